@@ -1,0 +1,1 @@
+//! onshi-card (placeholder).

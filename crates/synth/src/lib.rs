@@ -1,0 +1,1 @@
+//! onshi-synth (placeholder).
