@@ -66,7 +66,6 @@ macro_rules! code_table {
         }
     };
 }
-pub(crate) use code_table;
 
 code_table! {
     /// ReferenceClassification: what the check was made with.
