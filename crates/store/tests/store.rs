@@ -1,0 +1,261 @@
+//! The store's suite, run identically against SQLite and PostgreSQL.
+
+use chrono::NaiveDate;
+use onshi_model::*;
+use onshi_store::*;
+
+fn d(s: &str) -> NaiveDate {
+    parse_yyyymmdd(s).unwrap()
+}
+
+fn person(id: i64, family: &str, given: &str, kana: (&str, &str), birth: &str) -> PersonRow {
+    PersonRow {
+        id,
+        household_id: 1,
+        name: PersonName::new(family, given, kana.0, kana.1).unwrap(),
+        birth_date: d(birth),
+        sex: Sex::Female,
+        post_number: "100-0001".into(),
+        address: "東京都千代田区千代田１－１".into(),
+        prefecture: Prefecture::from_code(13).unwrap(),
+        my_number: MyNumber::from_payload(12_345_678_900 + id as u64).unwrap(),
+        death_date: None,
+        face_seed: -5,
+        card_issued_on: Some(d("20210401")),
+        linked_on: None,
+    }
+}
+
+fn record(
+    id: i64,
+    person_id: i64,
+    insurer: &InsurerNumber,
+    branch: u8,
+    from: &str,
+    to: Option<&str>,
+) -> RecordRow {
+    RecordRow {
+        id,
+        person_id,
+        insurer_number: insurer.clone(),
+        symbol: Some(InsuredCardSymbol::parse("髙﨑1").unwrap()),
+        number: InsuredNumber::parse("1234").unwrap(),
+        branch: BranchNumber::new(branch).unwrap(),
+        personal_family: if branch == 0 {
+            PersonalFamilyClassification::Insured
+        } else {
+            PersonalFamilyClassification::Family
+        },
+        insured_person_id: 1,
+        card_classification: InsuredCardClassification::General,
+        qualification_date: d(from),
+        disqualification_date: to.map(d),
+        reason_of_loss: to.map(|_| ReasonOfLoss::OtherInsurance),
+        card_valid_date: d(from),
+        card_expiration_date: None,
+        burden_ratio: BurdenRatio::THIRTY,
+        extras: RecordExtras {
+            limit: Some(LimitInfo {
+                classification: LimitCertificateClassification::Limit,
+                category: LimitCategory::A03,
+                valid_from: d(from),
+                valid_until: None,
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+async fn exercise(url: String) {
+    let store = Store::connect(&url).await.expect("connect");
+    let tokyo = Prefecture::from_code(13).unwrap();
+    let insurer = InsurerNumber::from_parts(Some(6), tokyo, 123).unwrap();
+    store
+        .insert_insurers(&[InsurerRow {
+            number: insurer.clone(),
+            kind: InsurerKind::KumiaiKenpo,
+            name: "オンシ健康保険組合".into(),
+            prefecture: tokyo,
+            address: "東京都".into(),
+        }])
+        .await
+        .unwrap();
+    let code = InstitutionCode::from_parts(tokyo, FeeSchedule::Medical, 1, 2345).unwrap();
+    store
+        .insert_institutions(&[NewInstitution {
+            code,
+            kind: InstitutionKind::Clinic,
+            name: "𠮷田医院".into(),
+            prefecture: tokyo,
+            address: "東京都".into(),
+            post_number: "100-0001".into(),
+        }])
+        .await
+        .unwrap();
+    let head = person(1, "髙橋", "一郎", ("タカハシ", "イチロウ"), "19800102");
+    let child = person(2, "髙橋", "𠮷男", ("タカハシ", "ヨシオ"), "20150505");
+    let records = vec![
+        record(10, 1, &insurer, 0, "20200401", None),
+        record(11, 2, &insurer, 1, "20200401", None),
+        record(12, 1, &insurer, 0, "20100401", Some("20200401")),
+    ];
+    store
+        .insert_people(&[head.clone(), child.clone()], &records)
+        .await
+        .unwrap();
+
+    // Lookup by card, with and without branch; birth date must match.
+    let sym = InsuredCardSymbol::parse("髙﨑1").unwrap();
+    let num = InsuredNumber::parse("1234").unwrap();
+    let found = store
+        .records_by_card(&insurer, &num, Some(&sym), None, d("19800102"))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.len(),
+        2,
+        "the current and the lost record of the head"
+    );
+    assert_eq!(
+        found[0].record, records[2],
+        "oldest first, every field round-trips"
+    );
+    assert_eq!(found[1].person, head);
+    assert_eq!(found[1].insured_name, "髙橋\u{3000}一郎");
+    assert_eq!(found[1].insurer_name.as_deref(), Some("オンシ健康保険組合"));
+    let child_found = store
+        .records_by_card(
+            &insurer,
+            &num,
+            Some(&sym),
+            Some(BranchNumber::new(1).unwrap()),
+            d("20150505"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(child_found.len(), 1);
+    assert_eq!(child_found[0].person.name.given, "𠮷男");
+    assert_eq!(
+        child_found[0].insured_name, "髙橋\u{3000}一郎",
+        "family members carry the 本人's name"
+    );
+    assert!(
+        store
+            .records_by_card(&insurer, &num, Some(&sym), None, d("19800103"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .records_by_card(&insurer, &num, None, None, d("19800102"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.records_of_person(1).await.unwrap().len(), 2);
+    assert_eq!(store.person(2).await.unwrap(), Some(child));
+    assert_eq!(store.person(99).await.unwrap(), None);
+
+    let inst = store.institution(&code).await.unwrap().unwrap();
+    assert_eq!(inst.name, "𠮷田医院");
+    assert!(inst.active);
+    let other = InstitutionCode::from_parts(tokyo, FeeSchedule::Dental, 1, 2345).unwrap();
+    assert!(store.institution(&other).await.unwrap().is_none());
+
+    // Checks and audit entries are kept and listed newest first.
+    let now = chrono::Utc::now().naive_utc();
+    for (i, v) in [
+        QualificationValidity::Valid,
+        QualificationValidity::NotFound,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .record_check(&NewCheck {
+                checked_at: now + chrono::Duration::milliseconds(i as i64),
+                institution_code: code,
+                method: VerificationMethod::InsuranceData,
+                reference: ReferenceClassification::InsuranceData,
+                as_of: d("20250601"),
+                validity: v,
+                person_id: (i == 0).then_some(1),
+                record_id: (i == 0).then_some(10),
+                query: "q".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let checks = store.recent_checks(Some(&code), 10).await.unwrap();
+    assert_eq!(checks.len(), 2);
+    assert_eq!(checks[0].validity, QualificationValidity::NotFound);
+    assert_eq!(checks[1].person_id, Some(1));
+    assert!(
+        store
+            .recent_checks(Some(&other), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .audit("admin", "institution.register", code.as_str(), "")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .audit_entries(Some("institution.register"), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(store.count(Table::Persons).await.unwrap(), 2);
+    assert_eq!(
+        store.count(Table::InsuredRecordEvents).await.unwrap(),
+        4,
+        "3 acquisitions + 1 loss"
+    );
+    store.close().await;
+
+    // Reopening keeps the data and does not re-run migrations.
+    let again = Store::connect(&url).await.unwrap();
+    assert_eq!(again.count(Table::InsuredRecords).await.unwrap(), 3);
+    assert_eq!(again.count(Table::EligibilityChecks).await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn sqlite_suite() {
+    let dir = tempdir();
+    exercise(testing::fresh_sqlite_url(&dir)).await;
+}
+
+#[tokio::test]
+async fn postgres_suite() {
+    exercise(
+        testing::fresh_postgres_url()
+            .await
+            .expect("PostgreSQL must be reachable for this suite"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused_clearly() {
+    let e = Store::connect("mysql://x").await.unwrap_err();
+    assert!(e.to_string().contains("unsupported database URL"));
+    let e = Store::connect("postgres://nobody:pw@127.0.0.1:1/none")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("***"), "password hidden: {e}");
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!(
+        "onshi-store-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    ));
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
