@@ -1,1 +1,55 @@
-fn main() {}
+//! `onshi`: the command line of onshi — run the demo, serve the center, seed a database,
+//! issue and attach virtual My Number Cards.
+
+mod seed;
+mod serve;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "onshi",
+    version,
+    about = "オンライン資格確認 — an open implementation of Japan's online eligibility system"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Everything on an embedded SQLite, seeded with a synthetic population; prints what to open.
+    Demo(serve::DemoArgs),
+    /// Serve the center on a database (SQLite file or PostgreSQL).
+    Serve(serve::ServeArgs),
+    /// Fill a database with a deterministic synthetic nation.
+    Seed(seed::SeedArgs),
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ONSHI_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Demo(a) => rt.block_on(serve::demo(a)),
+        Command::Serve(a) => rt.block_on(serve::serve(a)),
+        Command::Seed(a) => rt.block_on(seed::seed(a)),
+    }
+}
+
+/// The default data directory of the demo.
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("onshi-data")
+}

@@ -73,6 +73,14 @@ static BY_CARD: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+static SAMPLE_IN_FORCE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} WHERE r.qualification_date <= $1 AND (r.disqualification_date IS NULL OR r.disqualification_date > $1) \
+         AND r.personal_family = $2 ORDER BY r.id LIMIT $3",
+        *RECORD_VIEW_SELECT
+    )
+});
+
 static BY_PERSON: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} WHERE r.person_id = $1 ORDER BY r.qualification_date, r.id",
@@ -200,6 +208,22 @@ impl Store {
             .bind(symbol.map(|s| s.as_str()).unwrap_or(""))
             .bind(branch.as_ref().map(|b| b.as_str()).unwrap_or(""))
             .bind(date_to_db(birth_date))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(decode_view).collect()
+    }
+
+    /// The first `limit` records in force on `day` (本人 or 家族), for examples and tests.
+    pub async fn sample_in_force(
+        &self,
+        day: NaiveDate,
+        family: PersonalFamilyClassification,
+        limit: i64,
+    ) -> Result<Vec<RecordView>, StoreError> {
+        let rows = sqlx::query(SAMPLE_IN_FORCE.as_str())
+            .bind(date_to_db(day))
+            .bind(family.code())
+            .bind(limit)
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(decode_view).collect()

@@ -1,0 +1,143 @@
+//! `onshi serve` and `onshi demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use onshi_center::AppState;
+use onshi_model::PersonalFamilyClassification;
+use onshi_store::{Store, Table};
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// sqlite://PATH or postgres://USER@HOST:PORT/DB
+    #[arg(long, env = "ONSHI_DATABASE_URL")]
+    pub database_url: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Where the demo keeps its SQLite database and state.
+    #[arg(long, default_value_os_t = crate::default_data_dir())]
+    pub data_dir: PathBuf,
+    /// Address of the center.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Persons in the synthetic nation seeded on first start.
+    #[arg(long, default_value_t = 20_000)]
+    pub persons: u64,
+    /// Seed of the synthetic nation.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!("cannot listen on {addr} (is another onshi running? choose another with --listen)")
+    })
+}
+
+pub async fn serve(args: ServeArgs) -> Result<()> {
+    let store = Store::connect(&args.database_url).await?;
+    let listener = bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    // One line on stdout that scripts and tests wait for.
+    println!("onshi center listening on http://{addr}");
+    onshi_center::serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+pub async fn demo(args: DemoArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let db = args.data_dir.join("center.db");
+    let url = format!("sqlite://{}", db.display());
+    let store = Store::connect(&url).await?;
+    if store.count(Table::Persons).await? == 0 {
+        println!("初回起動: 合成データを作成しています… / first start: seeding a synthetic nation");
+        let report = crate::seed::load(
+            &store,
+            onshi_synth::Config {
+                seed: args.seed,
+                persons: args.persons,
+                as_of: onshi_center::today_jst(),
+            },
+            true,
+        )
+        .await?;
+        println!("{report}");
+    }
+    let listener = bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    print_banner(&store, addr, &db).await?;
+    onshi_center::serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+    store.close().await;
+    println!(
+        "stopped; the data stays in {} for the next start",
+        args.data_dir.display()
+    );
+    Ok(())
+}
+
+async fn print_banner(store: &Store, addr: SocketAddr, db: &std::path::Path) -> Result<()> {
+    let persons = store.count(Table::Persons).await?;
+    let institutions = store.institution_codes(1).await?;
+    let sample = store
+        .sample_in_force(
+            onshi_center::today_jst(),
+            PersonalFamilyClassification::Insured,
+            1,
+        )
+        .await?;
+    println!();
+    println!(
+        "onshi demo — オンライン資格確認 ({persons} persons in {})",
+        db.display()
+    );
+    println!();
+    println!("  center API      http://{addr}/v1/");
+    println!("  OpenAPI         http://{addr}/openapi.json");
+    println!("  health          http://{addr}/healthz");
+    if let (Some(inst), Some(v)) = (institutions.first(), sample.first()) {
+        println!("  institution     http://{addr}/v1/institutions/{inst}");
+        println!();
+        println!("Try an eligibility check by insurance data (資格確認書 / 保険証):");
+        let body = serde_json::json!({
+            "institution_code": inst.as_str(),
+            "insurer_number": v.record.insurer_number.as_str(),
+            "symbol": v.record.symbol.as_ref().map(|s| s.as_str()),
+            "number": v.record.number.as_str(),
+            "branch": v.record.branch.as_str(),
+            "birth_date": v.person.birth_date.to_string(),
+        });
+        println!();
+        println!("  curl -s http://{addr}/v1/eligibility/insurance-data \\");
+        println!("       -H 'content-type: application/json' \\");
+        println!("       -d '{body}'");
+    }
+    println!();
+    println!("Ctrl-C stops the demo; the next start reuses the data.");
+    Ok(())
+}
