@@ -8,6 +8,17 @@
 //! no I/O of any kind — no files, no database, no network, no clock — and holds no global
 //! state; it only computes values of the `onshi-model` types.
 
+mod dates;
+mod household;
+mod institutions;
+mod insurers;
+mod names;
+mod places;
+mod records;
+mod rng;
+mod scenarios;
+mod text;
+
 use chrono::NaiveDate;
 use onshi_model::{
     BranchNumber, BurdenRatio, ElderlyRecipientInfo, InstitutionCode, InstitutionKind,
@@ -15,6 +26,15 @@ use onshi_model::{
     LimitInfo, MyNumber, PersonName, PersonalFamilyClassification, Prefecture, ReasonOfLoss, Sex,
     SpecificDiseaseInfo,
 };
+
+pub use dates::is_preschool;
+pub use insurers::MAX_PERSONS;
+pub use names::RARE_CHARACTERS;
+pub use scenarios::{Case, JobChange, Scenarios, SeveralFound, find_scenarios};
+
+use crate::insurers::Registry;
+use crate::places::{Municipality, PREFECTURES};
+use crate::rng::{Cumulative, Permutation, Rng, key};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,9 +53,39 @@ pub struct Nation {
     config: Config,
     insurers: Vec<Insurer>,
     institutions: Vec<Institution>,
+    registry: Registry,
+    /// Every municipality of the place table with its prefecture code.
+    places: Vec<(u8, &'static Municipality)>,
+    /// Population weights of `places`.
+    place_weights: Cumulative,
     /// Number of persons of each household.
     sizes: Vec<u8>,
+    /// Index of the first person of every `BLOCK`-th household.
+    block_starts: Vec<u64>,
+    my_numbers: Permutation,
 }
+
+/// Households per entry of `Nation::block_starts`.
+const BLOCK: usize = 64;
+
+/// Stream tags of the random streams derived from the seed.
+const LAYOUT: u64 = 1;
+const HOUSEHOLD: u64 = 2;
+const FACE: u64 = 3;
+const MY_NUMBER: u64 = 4;
+const INSTITUTIONS: u64 = 5;
+
+/// Share of households by number of persons, in per mille (2020 census: 38 % one person,
+/// 28 % two, …; 2.2 persons per household).
+const HOUSEHOLD_SIZES: &[(u8, u32)] = &[
+    (1, 380),
+    (2, 280),
+    (3, 165),
+    (4, 125),
+    (5, 37),
+    (6, 10),
+    (7, 3),
+];
 
 /// 保険者.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,37 +178,52 @@ pub struct InsuredRecord {
 
 impl Nation {
     /// Builds the insurers, institutions and household layout; persons are generated on
-    /// demand by [`Nation::household`].
+    /// demand by [`Nation::household`]. Panics when `persons` exceeds [`MAX_PERSONS`].
     pub fn new(config: Config) -> Nation {
-        let tokyo = Prefecture::from_code(13).expect("13");
-        let insurers = vec![Insurer {
-            number: InsurerNumber::from_parts(Some(1), tokyo, 1).expect("valid"),
-            kind: InsurerKind::KyokaiKenpo,
-            name: "全国健康保険協会東京支部".into(),
-            prefecture: tokyo,
-            address: "東京都中野区中野四丁目10番2号".into(),
-        }];
-        let institutions = vec![Institution {
-            code: InstitutionCode::from_parts(tokyo, onshi_model::FeeSchedule::Medical, 1, 1)
-                .expect("valid"),
-            kind: InstitutionKind::Clinic,
-            name: "中野内科クリニック".into(),
-            prefecture: tokyo,
-            address: "東京都中野区中野1丁目1番1号".into(),
-            post_number: "164-0001".into(),
-        }];
-        let mut sizes = Vec::new();
-        let mut left = config.persons;
-        while left > 0 {
-            let s = left.min(2);
-            sizes.push(s as u8);
-            left -= s;
+        assert!(
+            config.persons <= MAX_PERSONS,
+            "at most {MAX_PERSONS} persons are supported"
+        );
+        let (insurers, registry) = insurers::build(config.seed);
+        let mut places = Vec::new();
+        let mut weights = Vec::new();
+        for (p, data) in PREFECTURES.iter().enumerate() {
+            let sum: u32 = data.municipalities.iter().map(|m| m.weight).sum();
+            for m in data.municipalities {
+                places.push((p as u8 + 1, m));
+                weights.push(data.population * 1000 * m.weight / sum);
+            }
         }
+        let place_weights = Cumulative::new(weights);
+        let mut rng = Rng::new(key(config.seed, LAYOUT, 0));
+        let mut sizes = Vec::with_capacity((config.persons / 2) as usize);
+        let mut block_starts = Vec::new();
+        let mut placed = 0u64;
+        while placed < config.persons {
+            if sizes.len() % BLOCK == 0 {
+                block_starts.push(placed);
+            }
+            let size = u64::from(*rng.pick(HOUSEHOLD_SIZES)).min(config.persons - placed);
+            sizes.push(size as u8);
+            placed += size;
+        }
+        let institutions = institutions::build(
+            &mut Rng::new(key(config.seed, INSTITUTIONS, 0)),
+            &places,
+            &place_weights,
+            (config.persons / 500).max(40),
+        );
+        let my_numbers = Permutation::new(100_000_000_000, key(config.seed, MY_NUMBER, 0));
         Nation {
             config,
             insurers,
             institutions,
+            registry,
+            places,
+            place_weights,
             sizes,
+            block_starts,
+            my_numbers,
         }
     }
 
@@ -178,54 +243,91 @@ impl Nation {
         self.sizes.len() as u64
     }
 
-    /// Household `index` (0-based), generated on its own.
-    pub fn household(&self, index: u64) -> Household {
-        let first: u64 = self.sizes[..index as usize]
-            .iter()
-            .map(|s| u64::from(*s))
-            .sum();
-        let tokyo = Prefecture::from_code(13).expect("13");
-        let mut persons = Vec::new();
-        let mut records = Vec::new();
-        for k in 0..u64::from(self.sizes[index as usize]) {
-            let id = first + k + 1;
-            persons.push(Person {
-                id,
-                household_id: index + 1,
-                name: PersonName::new("診療", "太郎", "シンリョウ", "タロウ").expect("valid"),
-                birth_date: NaiveDate::from_ymd_opt(1980, 1, 1).expect("date"),
-                sex: Sex::Male,
-                post_number: "164-0001".into(),
-                address: "東京都中野区中野1丁目1番1号".into(),
-                prefecture: tokyo,
-                my_number: MyNumber::from_payload(id).expect("valid"),
-                death_date: None,
-                face_seed: id,
-                card: None,
-            });
-            records.push(InsuredRecord {
-                id: id * 4,
-                person_id: id,
-                insurer_number: self.insurers[0].number.clone(),
-                symbol: Some(InsuredCardSymbol::parse("1").expect("valid")),
-                number: InsuredNumber::parse(&id.to_string()).expect("valid"),
-                branch: BranchNumber::new(0).expect("valid"),
-                personal_family: PersonalFamilyClassification::Insured,
-                insured_person_id: id,
-                card_classification: InsuredCardClassification::General,
-                qualification_date: NaiveDate::from_ymd_opt(2010, 4, 1).expect("date"),
-                disqualification_date: None,
-                reason_of_loss: None,
-                card_valid_date: NaiveDate::from_ymd_opt(2010, 4, 1).expect("date"),
-                card_expiration_date: None,
-                burden_ratio: BurdenRatio::THIRTY,
-                limit: None,
-                elderly_recipient: None,
-                specific_diseases: Vec::new(),
-            });
+    /// Number of persons of household `index`.
+    pub fn household_size(&self, index: u64) -> usize {
+        usize::from(self.sizes[index as usize])
+    }
+
+    /// Global 0-based index of the first person of household `index`; person ids are
+    /// these indices plus one.
+    pub fn first_person_index(&self, index: u64) -> u64 {
+        let i = index as usize;
+        let block = i / BLOCK;
+        self.block_starts[block]
+            + self.sizes[block * BLOCK..i]
+                .iter()
+                .map(|s| u64::from(*s))
+                .sum::<u64>()
+    }
+
+    /// The household that person `person_id` belongs to (a binary search, then a scan of
+    /// at most one block).
+    pub fn household_of_person(&self, person_id: u64) -> Option<u64> {
+        if person_id == 0 || person_id > self.config.persons {
+            return None;
         }
+        let target = person_id - 1;
+        let block = self.block_starts.partition_point(|s| *s <= target) - 1;
+        let mut start = self.block_starts[block];
+        for i in block * BLOCK..self.sizes.len() {
+            let end = start + u64::from(self.sizes[i]);
+            if target < end {
+                return Some(i as u64);
+            }
+            start = end;
+        }
+        None
+    }
+
+    /// Household `index` (0-based; its `id` is `index + 1`), generated on its own from the
+    /// seed and the index: the same on every call and on every thread.
+    pub fn household(&self, index: u64) -> Household {
+        let as_of = self.config.as_of;
+        let size = self.household_size(index);
+        let first_index = self.first_person_index(index);
+        let mut rng = Rng::new(key(self.config.seed, HOUSEHOLD, index));
+        let place = self.place_weights.pick(&mut rng);
+        let (code, municipality) = self.places[place];
+        let prefecture = Prefecture::from_code(code).expect("1–47");
+        let (address, post_number, _) = text::address(&mut rng, prefecture, municipality);
+        let members = household::members(&mut rng, size, prefecture, as_of);
+        let ctx = records::Ctx {
+            registry: &self.registry,
+            insurers: &self.insurers,
+            pref: usize::from(code - 1),
+            municipality: place,
+            as_of,
+            first_index,
+        };
+        let specs = records::plan(&ctx, &mut rng, &members);
+        let records = records::materialize(&ctx, &mut rng, &members, &specs);
+        let household_id = index + 1;
+        let persons = members
+            .into_iter()
+            .enumerate()
+            .map(|(k, m)| {
+                let person_index = first_index + k as u64;
+                let id = person_index + 1;
+                let card = household::card(&mut rng, m.birth, m.last_day(as_of), as_of);
+                Person {
+                    id,
+                    household_id,
+                    name: m.name,
+                    birth_date: m.birth,
+                    sex: m.sex,
+                    post_number: post_number.clone(),
+                    address: address.clone(),
+                    prefecture,
+                    my_number: MyNumber::from_payload(self.my_numbers.apply(person_index))
+                        .expect("11-digit payload"),
+                    death_date: m.death,
+                    face_seed: key(self.config.seed, FACE, id),
+                    card,
+                }
+            })
+            .collect();
         Household {
-            id: index + 1,
+            id: household_id,
             persons,
             records,
         }
@@ -234,5 +336,13 @@ impl Nation {
     /// Every household in index order.
     pub fn households(&self) -> impl Iterator<Item = Household> + '_ {
         (0..self.household_count()).map(|i| self.household(i))
+    }
+
+    /// Households `range` in index order (for loaders that split the work).
+    pub fn households_in(
+        &self,
+        range: std::ops::Range<u64>,
+    ) -> impl Iterator<Item = Household> + '_ {
+        range.map(|i| self.household(i))
     }
 }
