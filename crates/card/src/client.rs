@@ -394,9 +394,7 @@ impl<C: CardChannel> JpkiClient<C> {
         let ef = self.read_element()?;
         let face = CardFace::parse_ef(&ef)?;
         face.verify(card_data_key)?;
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &ef);
-        let mut sha256 = [0u8; 32];
-        sha256.copy_from_slice(d.as_ref());
+        let sha256 = crate::onsign::sha256(&ef);
         Ok(Some(VerifiedCardFace { face, sha256 }))
     }
 }

@@ -88,6 +88,14 @@ pub const SHA1_DIGEST_INFO_PREFIX: [u8; 15] = [
     0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
 ];
 
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// The SHA-256 DigestInfo of `message`.
 pub fn sha256_digest_info(message: &[u8]) -> Vec<u8> {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, message);

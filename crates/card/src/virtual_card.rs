@@ -125,21 +125,24 @@ impl VirtualCard {
         }
     }
 
+    /// Whether `ap` has EF `fid`. A card issued without signing (holder under 15) still
+    /// has the signing EFs, empty, and a signing password that is not usable (`63C0` /
+    /// `6984`), so that clients such as OpenSC can enumerate the card.
     fn ef_exists(&self, ap: Ap, fid: u16) -> bool {
-        if PinRef::from_ef(ap, fid).is_some_and(|p| p != PinRef::Sign) {
+        if PinRef::from_ef(ap, fid).is_some() {
             return true;
         }
-        let signing = self.file.jpki.signing.is_some();
         match ap {
-            Ap::Jpki => match fid {
+            Ap::Jpki => matches!(
+                fid,
                 jpki::EF_TOKEN_INFO
-                | jpki::EF_AUTH_CERT
-                | jpki::EF_AUTH_CA_CERT
-                | jpki::EF_AUTH_KEY => true,
-                jpki::EF_SIGN_CERT | jpki::EF_SIGN_CA_CERT | jpki::EF_SIGN_KEY => signing,
-                jpki::EF_SIGN_PIN => signing,
-                _ => false,
-            },
+                    | jpki::EF_AUTH_CERT
+                    | jpki::EF_AUTH_CA_CERT
+                    | jpki::EF_AUTH_KEY
+                    | jpki::EF_SIGN_CERT
+                    | jpki::EF_SIGN_CA_CERT
+                    | jpki::EF_SIGN_KEY
+            ),
             Ap::InputSupport => matches!(
                 fid,
                 input_support::EF_MY_NUMBER
@@ -235,7 +238,12 @@ impl VirtualCard {
             return Response::status(StatusWord::NO_CURRENT_EF);
         };
         let data = cmd.data();
-        let counted = self.file.pin_record(pin).map(|r| r.tries_left);
+        let counted = match self.file.pin_record(pin) {
+            Some(r) => Some(r.tries_left),
+            // A PIN the card was issued without behaves as blocked.
+            None if pin.policy().max_tries.is_some() => Some(0),
+            None => None,
+        };
         if data.is_empty() {
             // Retry query: spends no try (JPKI card; OpenSC's GET_INFO relies on it).
             return match counted {
@@ -324,7 +332,7 @@ impl VirtualCard {
             return Response::status(StatusWord::INCOMPATIBLE_FILE);
         };
         match self.file.pin_record(key.pin()) {
-            None => return Response::status(StatusWord::FILE_NOT_FOUND),
+            None => return Response::status(StatusWord::BLOCKED),
             Some(rec) if rec.tries_left == 0 => return Response::status(StatusWord::BLOCKED),
             Some(_) => {}
         }

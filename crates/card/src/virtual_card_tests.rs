@@ -373,3 +373,47 @@ fn card_file_roundtrip_atomic_and_private() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_child_card_has_no_usable_signing_key_but_enumerates() {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc.with_ymd_and_hms(2025, 4, 1, 3, 0, 0).unwrap();
+    let mut jlis = onshi_pki::Jlis::load_or_create(dir.path(), now, None).unwrap();
+    let key = crate::issue::card_data_key(dir.path()).unwrap();
+    let mut child = person();
+    child.birth_date = NaiveDate::from_ymd_opt(2015, 6, 1).unwrap();
+    let file = crate::issue::issue_card(
+        &mut jlis,
+        key.as_ref(),
+        &child,
+        &crate::issue::CardPins {
+            auth: Pin::from("1357"),
+            sign: Some(Pin::from("IGNORED1")),
+            input_support: Pin::from("1357"),
+        },
+        &crate::issue::IssueOptions {
+            issued_at: now,
+            face_photo: vec![],
+            security_code: None,
+        },
+    )
+    .unwrap();
+    assert!(file.jpki.signing.is_none());
+    // Under 18: the card expires on the 5th birthday after issue.
+    assert_eq!(
+        file.printed.expiry,
+        NaiveDate::from_ymd_opt(2029, 6, 1).unwrap()
+    );
+    let mut c = JpkiClient::new(VirtualCard::new(file));
+    assert_eq!(c.tries_left(PinRef::Sign).unwrap(), 0);
+    c.select_ap(Ap::Jpki).unwrap();
+    assert_eq!(
+        c.verify(PinRef::Sign, &Pin::from("IGNORED1")).unwrap(),
+        VerifyOutcome::Blocked
+    );
+    assert!(c.read_certificate(CertRef::SignCa).is_err());
+    let (o, sig) = c.authenticate(&Pin::from("1357"), b"x").unwrap();
+    assert_eq!(o, VerifyOutcome::Ok);
+    assert!(sig.is_some());
+}
