@@ -5,7 +5,7 @@
 use onshi_model::{InsuredCardSymbol, InsuredNumber, InsurerKind, InsurerNumber, Prefecture};
 
 use crate::Insurer;
-use crate::places::PREFECTURES;
+use crate::places::{Municipality, PREFECTURES};
 use crate::rng::{Permutation, Rng, key};
 use crate::text::{address, padded, push_padded, push_u64};
 
@@ -98,6 +98,7 @@ struct Builder {
 }
 
 impl Builder {
+    /// Adds an insurer seated in the prefectural capital.
     fn add(
         &mut self,
         kind: InsurerKind,
@@ -106,8 +107,21 @@ impl Builder {
         name: String,
         n: Numbering,
     ) -> usize {
-        let places = PREFECTURES[usize::from(p.code() - 1)].municipalities;
-        let (addr, _, _) = address(&mut self.rng, p, &places[0]);
+        let capital = &PREFECTURES[usize::from(p.code() - 1)].municipalities[0];
+        self.add_in(kind, p, capital, local, name, n)
+    }
+
+    /// Adds an insurer seated in municipality `m`.
+    fn add_in(
+        &mut self,
+        kind: InsurerKind,
+        p: Prefecture,
+        m: &Municipality,
+        local: u16,
+        name: String,
+        n: Numbering,
+    ) -> usize {
+        let (addr, _, _) = address(&mut self.rng, p, m);
         self.insurers.push(Insurer {
             number: number(kind.houbetsu(), p, local),
             kind,
@@ -324,9 +338,10 @@ fn build_kokuho(b: &mut Builder) {
                 None => {
                     let local = cities.len() as u16 + 1;
                     let tag = strip_suffix(m.city).to_owned();
-                    let i = b.add(
+                    let i = b.add_in(
                         InsurerKind::MunicipalKokuho,
                         p,
+                        m,
                         local,
                         m.city.into(),
                         Numbering::Kokuho(tag),

@@ -7,6 +7,9 @@
 //! and the household's index, so any household can be produced on its own. This crate does
 //! no I/O of any kind — no files, no database, no network, no clock — and holds no global
 //! state; it only computes values of the `onshi-model` types.
+//!
+//! `docs/synth.md` describes what is generated, at which rates, and the scenario catalogue
+//! that [`find_scenarios`] returns.
 
 mod dates;
 mod household;

@@ -36,7 +36,7 @@ pub struct SeveralFound {
     pub record_ids: [u64; 2],
 }
 
-/// Up to [`EXAMPLES`] examples of each scenario.
+/// Up to three examples of each scenario.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scenarios {
     /// A living person's record in force (有効).
