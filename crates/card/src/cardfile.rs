@@ -58,7 +58,8 @@ impl PinRecord {
 }
 
 /// The holder's data as printed on the card (what a reader's camera or a person reads).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// `Debug` masks the My Number and the security code.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Printed {
     /// 氏名.
     pub name: String,
@@ -76,6 +77,16 @@ pub struct Printed {
     pub security_code: String,
     /// 個人番号 (printed on the back).
     pub my_number: String,
+}
+
+impl std::fmt::Debug for Printed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Printed")
+            .field("name", &self.name)
+            .field("birth_date", &self.birth_date)
+            .field("expiry", &self.expiry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Printed {

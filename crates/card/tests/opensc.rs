@@ -365,3 +365,38 @@ fn pkcs11_signature_verifies_with_openssl_and_wrong_pins_block_until_reset() {
     assert!(verify(&sig).status.success());
     assert_eq!(tries_left(&card_path), 3);
 }
+
+/// The clinic path: our PC/SC client and reader-side client against the card in pcscd.
+#[cfg(feature = "pcsc")]
+#[test]
+fn pcsc_client_authenticates_and_reads_the_card_face_through_pcscd() {
+    use onshi_card::{JpkiClient, PcscChannel, VerifyOutcome};
+    let Some(env) = env() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let card_path = issue(dir.path());
+    let card = CardFile::load(&card_path).unwrap();
+    let card_data_spki = std::fs::read(dir.path().join("jlis/card-data-key.der")).unwrap();
+    let _attached = Attached::new(&env, &card_path);
+
+    let channel = PcscChannel::connect("Virtual PCD").unwrap();
+    assert_eq!(channel.atr().unwrap(), onshi_card::layout::ATR);
+    let mut client = JpkiClient::new(channel);
+    assert_eq!(client.token_info().unwrap(), "JPKIAPICCTOKEN2");
+    assert_eq!(client.auth_certificate().unwrap(), card.jpki.auth_cert);
+    assert_eq!(client.tries_left(PinRef::Auth).unwrap(), 3);
+    let (outcome, sig) = client.authenticate(&Pin::from(AUTH_PIN), b"nonce").unwrap();
+    assert_eq!(outcome, VerifyOutcome::Ok);
+    let key = onshi_pki::RsaKeyPair::from_pkcs8(card.jpki.auth_key_pkcs8.expose()).unwrap();
+    onshi_pki::verify_signature(key.public_key_spki(), b"nonce", &sig.unwrap()).unwrap();
+    let (outcome, _) = client.authenticate(&Pin::from("0000"), b"nonce").unwrap();
+    assert_eq!(outcome, VerifyOutcome::WrongPin { tries_left: 2 });
+
+    let b = Pin::new(card.printed.matching_number_b().into_bytes());
+    let face = client.read_card_face(&b, &card_data_spki).unwrap().unwrap();
+    assert_eq!(face.face.birth_date, card.printed.birth_date);
+    let (o, attrs) = client
+        .read_input_support(&Pin::from("5678"), &card_data_spki)
+        .unwrap();
+    assert_eq!(o, VerifyOutcome::Ok);
+    assert_eq!(attrs.unwrap().1.name, card.printed.name);
+}
