@@ -1,6 +1,7 @@
 //! `onshi`: the command line of onshi — run the demo, serve the center, seed a database,
 //! issue and attach virtual My Number Cards.
 
+mod card_cmd;
 mod seed;
 mod serve;
 
@@ -28,6 +29,11 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Fill a database with a deterministic synthetic nation.
     Seed(seed::SeedArgs),
+    /// Issue, inspect, reset and attach virtual My Number Cards.
+    Card {
+        #[command(subcommand)]
+        cmd: card_cmd::CardCommand,
+    },
 }
 
 fn main() -> Result<()> {
@@ -39,13 +45,17 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
     match cli.command {
-        Command::Demo(a) => rt.block_on(serve::demo(a)),
-        Command::Serve(a) => rt.block_on(serve::serve(a)),
-        Command::Seed(a) => rt.block_on(seed::seed(a)),
+        Command::Demo(a) => runtime()?.block_on(serve::demo(a)),
+        Command::Serve(a) => runtime()?.block_on(serve::serve(a)),
+        Command::Seed(a) => runtime()?.block_on(seed::seed(a)),
+        // Card operations block on the card file and the vpcd socket; no runtime needed.
+        Command::Card { cmd } => card_cmd::run(cmd),
     }
 }
 

@@ -5,7 +5,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
 
 use crate::rows::*;
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
 
 /// A value bound into a statement.
 #[derive(Debug, Clone)]
@@ -25,16 +25,27 @@ fn bind<'q>(q: Query<'q, Any, AnyArguments>, v: Val) -> Query<'q, Any, AnyArgume
     }
 }
 
+/// Rows per multi-row `INSERT`. The SQLite driver's cost grows faster than linearly with
+/// the parameters of one statement (1,000 rows of 16 columns loaded 30× slower than 8
+/// rows), while PostgreSQL gains from larger statements up to a few hundred rows;
+/// measured with `onshi seed --persons 50000` (docs/PERFORMANCE.md).
+fn rows_per_statement(backend: Backend, cols: usize) -> usize {
+    match backend {
+        Backend::Sqlite => 8,
+        Backend::Postgres => (20_000 / cols).clamp(1, 200),
+    }
+}
+
 /// Inserts `rows` into `table` with multi-row `INSERT … VALUES (…), (…)` statements,
 /// inside the caller's transaction.
 pub(crate) async fn bulk_insert(
     conn: &mut AnyConnection,
+    backend: Backend,
     table: &str,
     cols: &[&str],
     rows: Vec<Vec<Val>>,
 ) -> Result<(), StoreError> {
-    // Both backends accept well over 30 000 parameters a statement.
-    let per_stmt = (30_000 / cols.len()).clamp(1, 1_000);
+    let per_stmt = rows_per_statement(backend, cols.len());
     let mut rows = rows.into_iter().peekable();
     let mut sql = String::new();
     while rows.peek().is_some() {
@@ -92,6 +103,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         bulk_insert(
             &mut tx,
+            self.backend(),
             "insurers",
             &["number", "kind", "name", "prefecture", "address"],
             vals,
@@ -120,6 +132,7 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         bulk_insert(
             &mut tx,
+            self.backend(),
             "institutions",
             &[
                 "code",
@@ -229,10 +242,18 @@ impl Store {
             }
         }
         let mut tx = self.pool().begin().await?;
-        bulk_insert(&mut tx, "persons", PERSON_COLS, person_vals).await?;
-        bulk_insert(&mut tx, "insured_records", RECORD_COLS, record_vals).await?;
+        bulk_insert(&mut tx, self.backend(), "persons", PERSON_COLS, person_vals).await?;
         bulk_insert(
             &mut tx,
+            self.backend(),
+            "insured_records",
+            RECORD_COLS,
+            record_vals,
+        )
+        .await?;
+        bulk_insert(
+            &mut tx,
+            self.backend(),
             "insured_record_events",
             &[
                 "id",
