@@ -7,6 +7,7 @@
 //! tables: they talk to the center.
 
 mod error;
+mod history;
 mod id;
 mod migrate;
 mod read;
@@ -23,6 +24,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use error::StoreError;
+#[allow(unused_imports)]
+pub use history::*;
 pub use id::IdGenerator;
 pub use read::{CheckRow, InstitutionRow, RecordView, Table};
 pub use rows::*;

@@ -5,7 +5,11 @@ use sqlx::AnyPool;
 
 use crate::error::StoreError;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_card.sql")),
+    (3, include_str!("../migrations/0003_history.sql")),
+];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<(), StoreError> {
     sqlx::raw_sql("CREATE TABLE IF NOT EXISTS onshi_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")

@@ -1,0 +1,2 @@
+-- Card certificates, terminals, challenges, consents, history views.
+SELECT 1;

@@ -1,0 +1,2 @@
+-- Medical history tables (medication, check-ups, diagnoses, surgeries): see history.rs.
+SELECT 1;
