@@ -12,6 +12,7 @@
 //! that [`find_scenarios`] returns.
 
 mod dates;
+pub mod history;
 mod household;
 mod institutions;
 mod insurers;
@@ -31,6 +32,10 @@ use onshi_model::{
 };
 
 pub use dates::is_preschool;
+pub use history::{
+    Checkup, CheckupKind, Diagnosis, MedicationDispense, Outcome, PersonHistory, Surgery, Tenths,
+    UrineTest, person_history,
+};
 pub use insurers::MAX_PERSONS;
 pub use names::RARE_CHARACTERS;
 pub use scenarios::{Case, JobChange, Scenarios, SeveralFound, find_scenarios};
