@@ -191,9 +191,28 @@ pub struct CardCheck {
     pub processed_at: NaiveDateTime,
     pub as_of: NaiveDate,
     pub records: Vec<Qualification>,
-    /// Until when the consented history may be viewed; `None` without consent.
-    #[serde(default)]
+    /// Until when the consented history may be viewed; `None` without consent. RFC 3339;
+    /// a time without offset is read as Japan time.
+    #[serde(default, deserialize_with = "japan_time_opt")]
     pub history_until: Option<DateTime<Utc>>,
+}
+
+fn japan_time_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(&text) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .and_then(|t| t.and_local_timezone(onshi_pki::jst()).single())
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!("history_until {text:?} is not a date-time"))
+        })
 }
 
 /// The history kinds behind `GET /v1/receptions/{id}/…`.
@@ -295,6 +314,23 @@ mod tests {
             v["consents"],
             serde_json::json!(["medication", "cost_ceiling"])
         );
+    }
+
+    #[test]
+    fn history_until_accepts_rfc3339_and_japan_time() {
+        let base = serde_json::json!({"check_id": "1", "reception_id": "1", "reference": "1",
+            "validity": "4", "processed_at": "2025-06-02T09:00:00", "as_of": "2025-06-02",
+            "records": []});
+        let mut a = base.clone();
+        a["history_until"] = "2025-06-03T00:00:00Z".into();
+        let mut b = base.clone();
+        b["history_until"] = "2025-06-03T09:00:00".into();
+        let a: CardCheck = serde_json::from_value(a).unwrap();
+        let b: CardCheck = serde_json::from_value(b).unwrap();
+        assert_eq!(a.history_until, b.history_until);
+        assert!(a.history_until.is_some());
+        let c: CardCheck = serde_json::from_value(base).unwrap();
+        assert_eq!(c.history_until, None);
     }
 
     #[test]

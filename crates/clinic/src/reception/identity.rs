@@ -365,7 +365,7 @@ fn after_pin_blocked<C: CardChannel, S: Center>(session: Session<C, S>) -> Recep
 }
 
 /// Face exhausted or unusable: the PIN if it is not blocked, else staff.
-fn after_face_failed<C: CardChannel, S: Center>(
+pub(super) fn after_face_failed<C: CardChannel, S: Center>(
     mut session: Session<C, S>,
     notice: Message,
 ) -> Reception<C, S> {

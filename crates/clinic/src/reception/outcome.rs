@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use onshi_card::{CardChannel, Pin};
 use onshi_model::{ConsentKind, QualificationValidity, ReasonOfLoss};
 
-use super::identity::{Signing, sign};
+use super::identity::{Signing, after_face_failed, sign};
 use super::{Evidence, PendingReception, Reader, Reception, Session};
 use crate::center::{Center, CenterError, ProblemCode};
 use crate::message::Message;
@@ -314,6 +314,12 @@ fn submit<C: CardChannel, S: Center>(
                     method,
                 });
             }
+            // The center does not accept the reader's face evidence: the PIN, as after
+            // a failed face match (consents are asked again).
+            Err(e) if e.code() == Some(&ProblemCode::FaceEvidenceInsufficient) => {
+                session.face_unavailable = true;
+                return after_face_failed(session, Message::FaceNotMatched { attempts_left: 0 });
+            }
             Err(e) if is_challenge_problem(&e) && !retried => {
                 retried = true;
                 if matches!(evidence, Evidence::Pin { .. }) {
@@ -414,8 +420,10 @@ pub(super) fn center_failed<C: CardChannel, S: Center>(
             ProblemCode::InstitutionMismatch
             | ProblemCode::TerminalRevoked
             | ProblemCode::InstitutionNotRegistered
-            | ProblemCode::InstitutionInactive,
+            | ProblemCode::InstitutionInactive
+            | ProblemCode::ClientCertificateRequired,
         ) => Message::TerminalNotAccepted,
+        Some(ProblemCode::FaceEvidenceInsufficient) => Message::FaceNotMatched { attempts_left: 0 },
         Some(ProblemCode::CardNotLinked) => Message::CardNotLinked,
         _ => Message::SystemError,
     };

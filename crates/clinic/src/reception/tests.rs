@@ -460,6 +460,22 @@ fn face_match_sends_evidence_without_signature() {
 }
 
 #[test]
+fn face_evidence_the_center_refuses_falls_back_to_pin() {
+    let mut center = FakeCenter::new();
+    center.answer = Answer::Refuse(403, "face_evidence_insufficient");
+    let r = placed(scripted(center, &[Decision::Match]), card());
+    let face = expect!(expect!(r, ExpectIdentity).face(code_b()), ExpectFace);
+    let c = expect!(face.frame(&frame()), ExpectConsent);
+    let pin = expect!(c.answer_all(&[]), ExpectPin);
+    assert_eq!(
+        pin.notice,
+        Some(Message::FaceNotMatched { attempts_left: 0 })
+    );
+    let id = expect!(pin.cancel(), ExpectIdentity);
+    assert!(!id.face_offered());
+}
+
+#[test]
 fn face_not_found_then_not_matched_falls_back_to_pin_then_staff() {
     let r = placed(
         scripted(
