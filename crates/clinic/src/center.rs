@@ -162,6 +162,25 @@ impl TerminalCredentials {
         }
     }
 
+    /// The institution named in the terminal certificate, which must chain to the CA.
+    pub fn institution_code(&self) -> Result<onshi_model::InstitutionCode, SetupError> {
+        let trust = onshi_pki::TrustStore::new(onshi_pki::TrustPolicy::default());
+        trust
+            .add_ca(onshi_pki::CaKind::Institution, &self.ca)
+            .map_err(|e| SetupError::Tls(format!("institution CA: {e}")))?;
+        let verified = trust
+            .verify_kind(
+                &self.cert,
+                chrono::Utc::now(),
+                &[onshi_pki::CertKind::Terminal],
+            )
+            .map_err(|e| SetupError::Tls(format!("terminal certificate: {e}")))?;
+        verified
+            .institution_code()
+            .and_then(|c| onshi_model::InstitutionCode::parse(c).ok())
+            .ok_or_else(|| SetupError::Tls("terminal certificate names no institution".into()))
+    }
+
     /// A rustls client configuration: client certificate, only the institution CA as root.
     pub fn client_config(&self) -> Result<rustls::ClientConfig, SetupError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());

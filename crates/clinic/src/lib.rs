@@ -13,6 +13,7 @@
 pub mod center;
 pub mod message;
 pub mod reception;
+pub mod script;
 pub mod wire;
 
 pub use center::{

@@ -237,6 +237,7 @@ fn credentials_load_from_the_enrolment_directory() {
     write("ca.pem", "CERTIFICATE", &p.ca);
     let creds = TerminalCredentials::load(dir.path()).unwrap();
     creds.client_config().unwrap();
+    assert_eq!(creds.institution_code().unwrap().as_str(), "0110113719");
     std::fs::remove_file(dir.path().join("ca.pem")).unwrap();
     assert!(TerminalCredentials::load(dir.path()).is_err());
 }

@@ -221,6 +221,11 @@ impl<S: Center> Done<S> {
     pub fn next(self) -> super::ExpectCard<S> {
         super::ExpectCard::new(self.reader, None)
     }
+
+    /// The reader (to switch 目視確認モード off, or reach the center).
+    pub fn reader_mut(&mut self) -> &mut Reader<S> {
+        &mut self.reader
+    }
 }
 
 /// The reception ended without a result. `failure` says what the patient does next.
@@ -239,6 +244,11 @@ impl<S: Center> Failed<S> {
     /// Back to waiting for the next card.
     pub fn next(self) -> super::ExpectCard<S> {
         super::ExpectCard::new(self.reader, None)
+    }
+
+    /// The reader (to switch 目視確認モード off, or take the pending receptions).
+    pub fn reader_mut(&mut self) -> &mut Reader<S> {
+        &mut self.reader
     }
 }
 
