@@ -3,6 +3,7 @@
 
 mod card_cmd;
 mod seed;
+mod seed_history;
 mod serve;
 
 use std::path::PathBuf;
