@@ -220,6 +220,9 @@ pub struct HistoryViewRow {
     pub view: NewHistoryView,
 }
 
+/// A table, its columns and the rows to load into it.
+type Load = (&'static str, &'static [&'static str], Vec<Vec<Val>>);
+
 const MEDICATION_COLS: &[&str] = &[
     "id",
     "person_id",
@@ -491,7 +494,7 @@ impl Store {
         let all = |f: fn(&PersonHistoryRows) -> Vec<Vec<Val>>| -> Vec<Vec<Val>> {
             rows.iter().flat_map(f).collect()
         };
-        let tables: [(&str, &[&str], Vec<Vec<Val>>); 4] = [
+        let tables: [Load; 4] = [
             (
                 "medication_dispenses",
                 MEDICATION_COLS,
