@@ -44,6 +44,33 @@ pub enum ProblemCode {
 }
 
 impl ProblemCode {
+    /// The `code` member as the center writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::ChallengeUnknown => "challenge_unknown",
+            Self::ChallengeExpired => "challenge_expired",
+            Self::ChallengeReplayed => "challenge_replayed",
+            Self::SignatureInvalid => "signature_invalid",
+            Self::CertificateInvalid => "certificate_invalid",
+            Self::CertificateExpired => "certificate_expired",
+            Self::CertificateRevoked => "certificate_revoked",
+            Self::CardNotLinked => "card_not_linked",
+            Self::InstitutionMismatch => "institution_mismatch",
+            Self::TerminalRevoked => "terminal_revoked",
+            Self::InvalidField => "invalid_field",
+            Self::MalformedBody => "malformed_body",
+            Self::InstitutionNotRegistered => "institution_not_registered",
+            Self::InstitutionInactive => "institution_inactive",
+            Self::ClientCertificateRequired => "client_certificate_required",
+            Self::FaceEvidenceInsufficient => "face_evidence_insufficient",
+            Self::ConsentMissing => "consent_missing",
+            Self::ConsentExpired => "consent_expired",
+            Self::NotFound => "not_found",
+            Self::Internal => "internal_error",
+            Self::Other(code) => code,
+        }
+    }
+
     /// Reads the `code` member.
     pub fn parse(code: &str) -> Self {
         match code {

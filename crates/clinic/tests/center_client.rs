@@ -165,6 +165,7 @@ async fn mutual_tls_challenge_and_problem_codes() {
         match client.link_card(&link_request()).await {
             Err(CenterError::Refused { code, problem, .. }) => {
                 assert_eq!(code, expected);
+                assert_eq!(code.as_str(), problem.code);
                 assert_eq!(problem.message_ja, "メッセージ");
             }
             other => panic!("{other:?}"),

@@ -1,0 +1,242 @@
+//! `onshi terminal …`: the clinic's eligibility terminal and face-auth card reader, run as
+//! a script. `reception` places one card (a PC/SC reader, or a card file in process),
+//! plays the patient and staff from the arguments, prints every screen on stderr and the
+//! result as JSON on stdout.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use onshi_card::{CardChannel, CardFile, FileBackedCard, Pin};
+use onshi_clinic::message::{Lang, Message};
+use onshi_clinic::script::{Script, ScriptEnd};
+use onshi_clinic::wire::{Method, consent_name, parse_consent_name};
+use onshi_clinic::{BlockingCenter, CenterClient, Reader, ReaderConfig, TerminalCredentials};
+use onshi_face::{ClassicMatcher, FaceImage};
+use serde_json::{Value, json};
+
+/// `onshi terminal` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum TerminalCommand {
+    /// Run one scripted reception at the reader and print the result as JSON.
+    Reception(Box<ReceptionArgs>),
+}
+
+/// How the patient proves identity first.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MethodArg {
+    /// 暗証番号.
+    Pin,
+    /// 顔認証.
+    Face,
+    /// 目視確認 (the reader is switched to 目視確認モード for this reception).
+    Visual,
+}
+
+/// Display language.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LangArg {
+    /// 日本語.
+    Ja,
+    /// English.
+    En,
+}
+
+/// Arguments of `onshi terminal reception`.
+#[derive(Debug, clap::Args)]
+pub struct ReceptionArgs {
+    /// The center, `https://HOST:PORT`.
+    #[arg(long)]
+    center: String,
+    /// Enrolment directory: terminal.crt.pem, terminal.key.pem (PKCS#8), ca.pem.
+    #[arg(long)]
+    cert: PathBuf,
+    /// PC/SC reader whose name contains this text (for example "Virtual PCD").
+    #[arg(
+        long,
+        conflicts_with = "card_file",
+        required_unless_present = "card_file"
+    )]
+    reader: Option<String>,
+    /// A card file read in process instead of a reader (counter changes are saved).
+    #[arg(long)]
+    card_file: Option<PathBuf>,
+    /// Identity method chosen first; failures fall back as the reader does.
+    #[arg(long, value_enum)]
+    method: MethodArg,
+    /// PIN entries in order (repeat for a wrong entry first; 利用登録 uses the next one).
+    #[arg(long = "pin")]
+    pins: Vec<String>,
+    /// Camera frames of this synthetic person (one per face attempt).
+    #[arg(long, conflicts_with = "camera_images")]
+    face_seed: Option<u64>,
+    /// Camera frames as PNG or JPEG files, one per attempt.
+    #[arg(long = "camera-image")]
+    camera_images: Vec<PathBuf>,
+    /// 照合番号B as typed; taken from the card file's printed face when omitted.
+    #[arg(long)]
+    matching_code: Option<String>,
+    /// Face attempts before the PIN.
+    #[arg(long, default_value_t = onshi_clinic::DEFAULT_FACE_ATTEMPTS)]
+    face_attempts: u8,
+    /// Staff id confirming in 目視確認モード (also the fallback after face and PIN).
+    #[arg(long)]
+    staff_id: Option<String>,
+    /// Kinds agreed on the consent screens: medication, checkups, diagnoses, surgeries,
+    /// cost_ceiling (comma-separated; the others are answered no).
+    #[arg(long, value_delimiter = ',')]
+    consent: Vec<String>,
+    /// Register the card (利用登録) when the center says it is not linked.
+    #[arg(long)]
+    link_if_needed: bool,
+    /// J-LIS card-data public key (SubjectPublicKeyInfo DER); defaults to
+    /// DATA_DIR/jlis/card-data-key.der.
+    #[arg(long)]
+    card_data_key: Option<PathBuf>,
+    /// Data directory holding the J-LIS state.
+    #[arg(long, default_value = "onshi-data")]
+    data_dir: PathBuf,
+    /// Evaluation date; the center's today when omitted.
+    #[arg(long)]
+    as_of: Option<NaiveDate>,
+    /// Language of the screens on stderr.
+    #[arg(long, value_enum, default_value = "ja")]
+    lang: LangArg,
+}
+
+/// Runs one `onshi terminal` subcommand (blocking; call it outside any async runtime).
+pub fn run(cmd: TerminalCommand) -> Result<()> {
+    match cmd {
+        TerminalCommand::Reception(args) => reception(*args),
+    }
+}
+
+fn reception(a: ReceptionArgs) -> Result<()> {
+    let credentials = TerminalCredentials::load(&a.cert)?;
+    let institution = credentials.institution_code()?;
+    let center = BlockingCenter::new(CenterClient::new(&a.center, &credentials)?)?;
+    let key_path = a.card_data_key.clone().unwrap_or_else(|| {
+        a.data_dir
+            .join("jlis")
+            .join(onshi_card::issue::CARD_DATA_PUBLIC_KEY_FILE)
+    });
+    let card_data_key = std::fs::read(&key_path)
+        .with_context(|| format!("J-LIS card-data key {}", key_path.display()))?;
+    let lang = match a.lang {
+        LangArg::Ja => Lang::Ja,
+        LangArg::En => Lang::En,
+    };
+    let reader = Reader::new(
+        center,
+        ReaderConfig {
+            institution,
+            card_data_key,
+            face_attempts: a.face_attempts.max(1),
+            lang,
+            as_of: a.as_of,
+        },
+        Box::new(ClassicMatcher::default()),
+        onshi_clinic::CLASSIC_MATCHER_NAME,
+    );
+    let script = script(&a)?;
+    match (&a.reader, &a.card_file) {
+        (Some(name), _) => drive(reader, connect_reader(name)?, script, lang),
+        (None, Some(file)) => drive(reader, FileBackedCard::open(file)?, script, lang),
+        (None, None) => bail!("give --reader or --card-file"),
+    }
+}
+
+fn connect_reader(name: &str) -> Result<onshi_card::PcscChannel> {
+    onshi_card::PcscChannel::connect(name).with_context(|| format!("PC/SC reader {name:?}"))
+}
+
+fn script(a: &ReceptionArgs) -> Result<Script> {
+    let mut consents = Vec::new();
+    for name in a.consent.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        consents.push(parse_consent_name(name).with_context(|| {
+            format!("--consent {name:?}: one of medication, checkups, diagnoses, surgeries, cost_ceiling")
+        })?);
+    }
+    let attempts = u64::from(a.face_attempts.max(1));
+    let frames = match a.face_seed {
+        Some(seed) => (1..=attempts)
+            .map(|v| onshi_face::render_camera_frame(seed, v))
+            .collect(),
+        None => a
+            .camera_images
+            .iter()
+            .map(|p| {
+                let bytes = std::fs::read(p).with_context(|| p.display().to_string())?;
+                FaceImage::decode(&bytes).with_context(|| p.display().to_string())
+            })
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let matching_code = match (&a.matching_code, &a.card_file) {
+        (Some(code), _) => Some(Pin::from(code.as_str())),
+        (None, Some(file)) => Some(Pin::new(CardFile::load(file)?.printed.matching_number_b())),
+        (None, None) => None,
+    };
+    Ok(Script {
+        method: Some(match a.method {
+            MethodArg::Pin => Method::Pin,
+            MethodArg::Face => Method::Face,
+            MethodArg::Visual => Method::Visual,
+        }),
+        pins: a.pins.iter().map(|p| Pin::from(p.as_str())).collect(),
+        matching_code,
+        frames,
+        staff_id: a.staff_id.clone(),
+        consents,
+        link_if_needed: a.link_if_needed,
+    })
+}
+
+fn message_json(m: &Message, lang: Lang) -> Value {
+    json!({"id": m.id(), "text": m.text(lang)})
+}
+
+fn drive<C: CardChannel>(
+    reader: Reader<BlockingCenter>,
+    card: C,
+    script: Script,
+    lang: Lang,
+) -> Result<()> {
+    let mut shown = Vec::new();
+    let end = onshi_clinic::script::run(reader, card, script, |state, messages| {
+        for m in messages {
+            eprintln!("[{state}] {}", m.text(lang));
+            shown.push(json!({"state": state, "id": m.id(), "text": m.text(lang)}));
+        }
+    });
+    let out = match end {
+        ScriptEnd::Done(done) => json!({
+            "outcome": "done",
+            "method": done.method,
+            "consents": done.consents.iter().map(|k| consent_name(*k)).collect::<Vec<_>>(),
+            "linked_on": done.linked_on,
+            "notices": done.notices.iter().map(|m| message_json(m, lang)).collect::<Vec<_>>(),
+            "result": done.check,
+            "messages": shown,
+        }),
+        ScriptEnd::Failed(failed) => json!({
+            "outcome": "failed",
+            "failure": message_json(&failed.failure, lang),
+            "problem": failed.problem.as_ref().map(|p| p.as_str()),
+            "pending": failed.pending,
+            "messages": shown,
+        }),
+        ScriptEnd::Stopped {
+            state,
+            reason,
+            messages,
+        } => json!({
+            "outcome": "stopped",
+            "state": state,
+            "reason": reason,
+            "last": messages.iter().map(|m| message_json(m, lang)).collect::<Vec<_>>(),
+            "messages": shown,
+        }),
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
