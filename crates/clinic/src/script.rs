@@ -133,7 +133,10 @@ pub fn run<C: CardChannel, S: Center>(
                 }
                 None => return stop(&Reception::ExpectStaff(s), "no staff to confirm"),
             },
-            Reception::ExpectConsent(s) => s.answer_all(&consents),
+            Reception::ExpectConsent(s) => {
+                let agree = consents.contains(&s.kind());
+                s.answer(agree)
+            }
             Reception::ExpectLinkConsent(s) => s.answer(link_if_needed),
             Reception::ExpectLinkPin(s) => match pins.next() {
                 Some(pin) => s.enter(pin),

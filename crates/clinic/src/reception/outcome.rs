@@ -90,20 +90,34 @@ impl<C: CardChannel, S: Center> ExpectLinkConsent<C, S> {
         Message::OfferLink
     }
 
-    /// The patient answered. Yes needs the PIN (利用登録 is PIN-authenticated).
+    /// The patient answered. 利用登録 is PIN-authenticated: after a PIN reception the PIN
+    /// verified moments ago still holds on the card and signs the registration; after a
+    /// face or visual reception (or if the card lost that state) the reader asks for it.
     pub fn answer(self, register: bool) -> Reception<C, S> {
-        let mut session = self.session;
+        let Self {
+            mut session,
+            consents,
+            method,
+        } = self;
         if !register {
             return failed(session.reader, Message::CardNotLinked, None, None);
         }
         if session.pin_blocked {
             return failed(session.reader, Message::PinBlocked, None, None);
         }
+        if method == Method::Pin {
+            match sign(&mut session, None) {
+                Signing::Signed(evidence) => return link_with(session, consents, evidence),
+                Signing::Center(e) => return center_failed(session, method, &consents, e),
+                // The card no longer holds the PIN: ask for it.
+                _ => {}
+            }
+        }
         match session.card.tries_left(onshi_card::layout::PinRef::Auth) {
             Ok(0) => failed(session.reader, Message::PinBlocked, None, None),
             Ok(tries_left) => Reception::ExpectLinkPin(ExpectLinkPin {
                 session,
-                consents: self.consents,
+                consents,
                 tries_left,
                 notice: None,
             }),
@@ -166,32 +180,40 @@ impl<C: CardChannel, S: Center> ExpectLinkPin<C, S> {
             Signing::Card => return session.card_lost(),
             Signing::Center(e) => return center_failed(session, Method::Pin, &consents, e),
         };
-        let Evidence::Pin {
-            challenge,
-            signed_at,
-            signature,
-        } = evidence
-        else {
-            unreachable!("sign() yields PIN evidence");
-        };
-        let request = LinkRequest {
-            institution_code: session.reader.config.institution.as_str().to_owned(),
-            certificate: session.certificate.clone(),
-            challenge: challenge.bytes,
-            signed_at,
-            signature,
-        };
-        let linked = match session.reader.center.link_card(&request) {
-            Ok(l) => l,
-            Err(e) => return center_failed(session, Method::Pin, &consents, e),
-        };
-        match sign(&mut session, None) {
-            Signing::Signed(evidence) => {
-                submit(session, evidence, consents, Some(linked.linked_on))
-            }
-            Signing::Center(e) => center_failed(session, Method::Pin, &consents, e),
-            _ => session.card_lost(),
-        }
+        link_with(session, consents, evidence)
+    }
+}
+
+/// 利用登録 with `evidence` (a PIN signature of a fresh challenge), then a second
+/// signature (the PIN still holds) to continue the reception with the same consents.
+fn link_with<C: CardChannel, S: Center>(
+    mut session: Session<C, S>,
+    consents: Vec<ConsentKind>,
+    evidence: Evidence,
+) -> Reception<C, S> {
+    let Evidence::Pin {
+        challenge,
+        signed_at,
+        signature,
+    } = evidence
+    else {
+        unreachable!("sign() yields PIN evidence");
+    };
+    let request = LinkRequest {
+        institution_code: session.reader.config.institution.as_str().to_owned(),
+        certificate: session.certificate.clone(),
+        challenge: challenge.bytes,
+        signed_at,
+        signature,
+    };
+    let linked = match session.reader.center.link_card(&request) {
+        Ok(l) => l,
+        Err(e) => return center_failed(session, Method::Pin, &consents, e),
+    };
+    match sign(&mut session, None) {
+        Signing::Signed(evidence) => submit(session, evidence, consents, Some(linked.linked_on)),
+        Signing::Center(e) => center_failed(session, Method::Pin, &consents, e),
+        _ => session.card_lost(),
     }
 }
 

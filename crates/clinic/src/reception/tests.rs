@@ -577,7 +577,7 @@ fn staff_cannot_confirm_outside_visual_mode() {
 }
 
 #[test]
-fn not_linked_offers_registration_and_continues() {
+fn not_linked_after_the_pin_registers_with_the_same_pin_entry() {
     let mut center = FakeCenter::new();
     center.linked = false;
     let id = expect!(placed(reader(center), card()), ExpectIdentity);
@@ -585,16 +585,15 @@ fn not_linked_offers_registration_and_continues() {
     let c = expect!(pin.enter(Pin::from(PIN)), ExpectConsent);
     let offer = expect!(c.answer_all(&[ConsentKind::Checkups]), ExpectLinkConsent);
     assert_eq!(offer.prompt(), Message::OfferLink);
-    let link = expect!(offer.answer(true), ExpectLinkPin);
-    let link = expect!(link.enter(Pin::from("4321")), ExpectLinkPin);
-    assert_eq!(link.notice, Some(Message::WrongPin { tries_left: 2 }));
-    let r = link.enter(Pin::from(PIN));
+    assert_eq!(offer.method(), Method::Pin);
+    let r = offer.answer(true);
     assert_eq!(r.messages()[0], Message::Linked);
     let (done, center) = done_center(r);
     assert_eq!(done.linked_on, NaiveDate::from_ymd_opt(2025, 6, 2));
     assert_eq!(done.consents, [ConsentKind::Checkups]);
     assert_eq!(center.links.len(), 1);
-    // First submission refused, second after the link, each with its own challenge.
+    // First submission refused, second after the link, each with its own challenge,
+    // each signature checked by the center over its own message.
     assert_eq!(center.requests.len(), 2);
     assert_ne!(
         center.requests[0]["challenge"],
@@ -605,6 +604,47 @@ fn not_linked_offers_registration_and_continues() {
         center.requests[1]["challenge"]
     );
     assert_eq!(center.requests[1]["consents"], json!(["checkups"]));
+    assert_eq!(center.requests[1]["method"], "pin");
+}
+
+#[test]
+fn not_linked_after_staff_asks_for_the_pin_to_register() {
+    let mut center = FakeCenter::new();
+    center.linked = false;
+    let mut rd = reader(center);
+    rd.set_visual_mode(true);
+    let staff = expect!(placed(rd, card()), ExpectStaff);
+    let c = expect!(staff.confirm("s1"), ExpectConsent);
+    let offer = expect!(c.answer_all(&[ConsentKind::Medication]), ExpectLinkConsent);
+    let link = expect!(offer.answer(true), ExpectLinkPin);
+    assert_eq!(link.prompt(), Message::EnterPinForLink { tries_left: 3 });
+    let link = expect!(link.enter(Pin::from("4321")), ExpectLinkPin);
+    assert_eq!(link.notice, Some(Message::WrongPin { tries_left: 2 }));
+    let link = expect!(link.enter(Pin::from("43")), ExpectLinkPin);
+    assert_eq!(link.notice, Some(Message::PinFormat));
+    let (done, center) = done_center(link.enter(Pin::from(PIN)));
+    assert!(done.linked_on.is_some());
+    assert_eq!(
+        done.method,
+        Method::Pin,
+        "the registration's PIN signature is the evidence"
+    );
+    assert_eq!(center.requests[0]["method"], "visual");
+    assert_eq!(center.requests[1]["method"], "pin");
+    assert_eq!(center.requests[1]["consents"], json!(["medication"]));
+}
+
+#[test]
+fn registration_with_a_blocked_pin_is_refused() {
+    let mut center = FakeCenter::new();
+    center.linked = false;
+    let mut rd = reader(center);
+    rd.set_visual_mode(true);
+    let staff = expect!(placed(rd, card_with_tries(0)), ExpectStaff);
+    let c = expect!(staff.confirm("s1"), ExpectConsent);
+    let offer = expect!(c.answer_all(&[]), ExpectLinkConsent);
+    let failed = expect!(offer.answer(true), Failed);
+    assert_eq!(failed.failure, Message::PinBlocked);
 }
 
 #[test]
@@ -936,6 +976,10 @@ mod script {
                 "ExpectIdentity",
                 "ExpectPin",
                 "ExpectPin",
+                "ExpectConsent",
+                "ExpectConsent",
+                "ExpectConsent",
+                "ExpectConsent",
                 "ExpectConsent",
                 "Done"
             ]
