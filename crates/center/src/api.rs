@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(meta_router())
         .merge(eligibility_router())
         .merge(institution_router())
+        .merge(crate::card::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
@@ -104,10 +105,22 @@ struct EligibilityResponse {
 
 async fn insurance_data(
     State(state): State<AppState>,
+    identity: Option<axum::Extension<crate::tls::ClientIdentity>>,
     ApiJson(req): ApiJson<InsuranceDataRequest>,
 ) -> Result<Json<EligibilityResponse>, ApiError> {
     let now = now_jst();
     let (institution, query, as_of) = validate_insurance_query(&req, today_jst())?;
+    // Over mutual TLS the terminal's certificate names the institution; plain HTTP (the
+    // demo and tests on loopback) trusts the body.
+    if identity.is_some() {
+        let cert_institution = crate::card::terminal(&state, identity)?;
+        if cert_institution != institution {
+            return Err(ApiError::InstitutionMismatch {
+                body: institution.to_string(),
+                cert: cert_institution.to_string(),
+            });
+        }
+    }
     let outcome = check_by_insurance_data(state.store(), institution, &query, as_of, now).await?;
     Ok(Json(EligibilityResponse {
         check_id: outcome.check_id.to_string(),

@@ -207,6 +207,31 @@ pub(crate) async fn decide(
     Ok((validity, records))
 }
 
+/// The card path's rule: a card identifies the person, so the result is the person's
+/// qualification in force on `as_of` (several → 複数該当), else their most recently lost
+/// one (無効), else none (該当資格なし).
+pub(crate) fn decide_for_person(
+    views: Vec<RecordView>,
+    as_of: NaiveDate,
+) -> (QualificationValidity, Vec<RecordView>) {
+    let (current, rest): (Vec<_>, Vec<_>) =
+        views.into_iter().partition(|v| v.record.in_force_on(as_of));
+    match current.len() {
+        1 => (QualificationValidity::Valid, current),
+        n if n > 1 => (QualificationValidity::Several, current),
+        _ => {
+            let lost = rest
+                .into_iter()
+                .filter(|v| v.record.disqualification_date.is_some_and(|d| d <= as_of))
+                .max_by_key(|v| v.record.disqualification_date);
+            match lost {
+                Some(v) => (QualificationValidity::Invalid, vec![v]),
+                None => (QualificationValidity::NotFound, Vec::new()),
+            }
+        }
+    }
+}
+
 /// Checks eligibility by insurance data for a registered institution and records the
 /// check. The record is committed before the result is returned.
 pub async fn check_by_insurance_data(

@@ -49,6 +49,34 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("a client certificate is required")]
+    ClientCertificateRequired,
+    #[error("terminal refused: {0}")]
+    TerminalRefused(String),
+    #[error("institution in the body ({body}) differs from the certificate's ({cert})")]
+    InstitutionMismatch { body: String, cert: String },
+    #[error("unknown challenge")]
+    ChallengeUnknown,
+    #[error("challenge expired")]
+    ChallengeExpired,
+    #[error("challenge already used")]
+    ChallengeReplayed,
+    #[error("signature does not verify")]
+    SignatureInvalid,
+    #[error("certificate invalid: {0}")]
+    CertificateInvalid(String),
+    #[error("certificate expired on {0}")]
+    CertificateExpired(String),
+    #[error("certificate revoked: {0}")]
+    CertificateRevoked(String),
+    #[error("card not linked to health insurance")]
+    CardNotLinked,
+    #[error("face evidence below threshold")]
+    FaceEvidenceInsufficient,
+    #[error("no consent for {0}")]
+    ConsentMissing(&'static str),
+    #[error("consent for {0} expired")]
+    ConsentExpired(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -69,6 +97,17 @@ impl ApiError {
                 StatusCode::FORBIDDEN
             }
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::ClientCertificateRequired
+            | Self::TerminalRefused(_)
+            | Self::InstitutionMismatch { .. }
+            | Self::CertificateExpired(_)
+            | Self::CertificateRevoked(_)
+            | Self::FaceEvidenceInsufficient
+            | Self::ConsentMissing(_)
+            | Self::ConsentExpired(_) => StatusCode::FORBIDDEN,
+            Self::ChallengeUnknown | Self::ChallengeExpired => StatusCode::BAD_REQUEST,
+            Self::ChallengeReplayed | Self::CardNotLinked => StatusCode::CONFLICT,
+            Self::SignatureInvalid | Self::CertificateInvalid(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,6 +124,20 @@ impl ApiError {
             Self::InstitutionInactive(_) => "institution_inactive",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::ClientCertificateRequired => "client_certificate_required",
+            Self::TerminalRefused(_) => "terminal_revoked",
+            Self::InstitutionMismatch { .. } => "institution_mismatch",
+            Self::ChallengeUnknown => "challenge_unknown",
+            Self::ChallengeExpired => "challenge_expired",
+            Self::ChallengeReplayed => "challenge_replayed",
+            Self::SignatureInvalid => "signature_invalid",
+            Self::CertificateInvalid(_) => "certificate_invalid",
+            Self::CertificateExpired(_) => "certificate_expired",
+            Self::CertificateRevoked(_) => "certificate_revoked",
+            Self::CardNotLinked => "card_not_linked",
+            Self::FaceEvidenceInsufficient => "face_evidence_insufficient",
+            Self::ConsentMissing(_) => "consent_missing",
+            Self::ConsentExpired(_) => "consent_expired",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -142,6 +195,90 @@ impl ApiError {
                 "Method not allowed",
                 "この操作はこのリソースでは使えません。".to_owned(),
                 "This method is not allowed on this resource.".to_owned(),
+                None,
+            ),
+            Self::ClientCertificateRequired => (
+                "Client certificate required",
+                "資格確認端末の証明書で接続してください（端末の登録が必要です）。".to_owned(),
+                "This operation needs mutual TLS with an enrolled terminal certificate.".to_owned(),
+                None,
+            ),
+            Self::TerminalRefused(why) => (
+                "Terminal refused",
+                "この資格確認端末は利用できません。端末の登録状況をご確認ください。".to_owned(),
+                format!("The terminal is not accepted: {why}"),
+                None,
+            ),
+            Self::InstitutionMismatch { body, cert } => (
+                "Institution mismatch",
+                format!("医療機関コード {body} は、この端末の医療機関（{cert}）と一致しません。"),
+                format!("The request names institution {body}, the terminal belongs to {cert}."),
+                Some("institution_code".to_owned()),
+            ),
+            Self::ChallengeUnknown => (
+                "Unknown challenge",
+                "認証の手続きが正しくありません。最初からやり直してください。".to_owned(),
+                "The challenge was not issued by this center for this institution.".to_owned(),
+                Some("challenge".to_owned()),
+            ),
+            Self::ChallengeExpired => (
+                "Challenge expired",
+                "時間が経過しました。もう一度カードを置いてやり直してください。".to_owned(),
+                "The challenge expired; request a new one.".to_owned(),
+                Some("challenge".to_owned()),
+            ),
+            Self::ChallengeReplayed => (
+                "Challenge already used",
+                "この認証はすでに使われています。最初からやり直してください。".to_owned(),
+                "The challenge was already used; a request cannot be replayed.".to_owned(),
+                Some("challenge".to_owned()),
+            ),
+            Self::SignatureInvalid => (
+                "Signature invalid",
+                "カードによる本人確認ができませんでした。もう一度お試しください。".to_owned(),
+                "The signature does not verify against the certificate.".to_owned(),
+                Some("signature".to_owned()),
+            ),
+            Self::CertificateInvalid(why) => (
+                "Certificate invalid",
+                "カードの電子証明書を確認できませんでした。受付にお申し出ください。".to_owned(),
+                format!("The certificate is not acceptable: {why}"),
+                Some("certificate".to_owned()),
+            ),
+            Self::CertificateExpired(when) => (
+                "Certificate expired",
+                "マイナンバーカードの電子証明書の有効期限が切れています。受付で保険証の確認を別の方法で行います。電子証明書の更新はお住まいの市区町村の窓口で行えます。".to_owned(),
+                format!("The certificate expired ({when}) beyond the grace period."),
+                Some("certificate".to_owned()),
+            ),
+            Self::CertificateRevoked(why) => (
+                "Certificate revoked",
+                "このマイナンバーカードの電子証明書は失効しています。受付で保険証の確認を別の方法で行います。".to_owned(),
+                format!("The certificate is revoked ({why})."),
+                Some("certificate".to_owned()),
+            ),
+            Self::CardNotLinked => (
+                "Card not linked",
+                "このマイナンバーカードは健康保険証としての利用登録がされていません。この場で利用登録ができます。".to_owned(),
+                "The card is not registered for use as a health insurance card (利用登録).".to_owned(),
+                None,
+            ),
+            Self::FaceEvidenceInsufficient => (
+                "Face evidence insufficient",
+                "顔認証ができませんでした。暗証番号で確認してください。".to_owned(),
+                "The face match score is below the threshold or the evidence is incomplete.".to_owned(),
+                Some("face".to_owned()),
+            ),
+            Self::ConsentMissing(kind) => (
+                "Consent missing",
+                format!("{kind}の提供に患者さんの同意がありません。"),
+                format!("The patient did not consent to share {kind} with this institution."),
+                None,
+            ),
+            Self::ConsentExpired(kind) => (
+                "Consent expired",
+                format!("{kind}の閲覧期限（同意から24時間）が過ぎています。"),
+                format!("The consent to view {kind} has expired (24 hours)."),
                 None,
             ),
             Self::Internal(_) => (

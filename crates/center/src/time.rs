@@ -16,3 +16,9 @@ pub fn now_jst() -> NaiveDateTime {
 pub fn today_jst() -> NaiveDate {
     now_jst().date()
 }
+
+/// An instant as Japan wall-clock time, the form every stored instant takes.
+pub fn to_jst(t: chrono::DateTime<Utc>) -> NaiveDateTime {
+    t.with_timezone(&FixedOffset::east_opt(JST_SECONDS).expect("valid offset"))
+        .naive_local()
+}

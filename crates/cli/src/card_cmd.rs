@@ -84,6 +84,10 @@ pub struct IssueArgs {
 pub enum CardCommand {
     /// Issue a card for a person: new keys, J-LIS certificates, signed card data.
     Issue(Box<IssueArgs>),
+    /// Issue a card for a person of the center's database and register it with the center.
+    IssueFor(Box<crate::registry::IssueForArgs>),
+    /// J-LIS revokes a card's certificate (lost card, death …).
+    Revoke(crate::registry::RevokeArgs),
     /// Print a card's public content (no keys, PINs or full My Number).
     Show {
         /// Card file.
@@ -176,6 +180,8 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             show(&card);
             Ok(())
         }
+        CardCommand::IssueFor(args) => crate::registry::issue_for(*args),
+        CardCommand::Revoke(args) => crate::registry::revoke(args),
         CardCommand::Show { file } => {
             show(&CardFile::load(&file)?);
             Ok(())

@@ -2,9 +2,11 @@
 //! issue and attach virtual My Number Cards.
 
 mod card_cmd;
+mod registry;
 mod seed;
 mod seed_history;
 mod serve;
+mod terminal_cmd;
 
 use std::path::PathBuf;
 
@@ -30,6 +32,13 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Fill a database with a deterministic synthetic nation.
     Seed(seed::SeedArgs),
+    /// The clinic's eligibility terminal and face-auth card reader.
+    Terminal {
+        #[command(subcommand)]
+        cmd: terminal_cmd::TerminalCommand,
+    },
+    /// Enrol a clinic terminal: a TLS client certificate from the institution CA.
+    TerminalEnroll(registry::EnrollArgs),
     /// Issue, inspect, reset and attach virtual My Number Cards.
     Card {
         #[command(subcommand)]
@@ -57,6 +66,8 @@ fn main() -> Result<()> {
         Command::Seed(a) => runtime()?.block_on(seed::seed(a)),
         // Card operations block on the card file and the vpcd socket; no runtime needed.
         Command::Card { cmd } => card_cmd::run(cmd),
+        Command::TerminalEnroll(a) => registry::enroll(a),
+        Command::Terminal { cmd } => terminal_cmd::run(cmd),
     }
 }
 

@@ -16,6 +16,12 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Serve HTTPS with mutual TLS for enrolled terminals, and the card path.
+    #[arg(long)]
+    pub tls: bool,
+    /// Data directory holding the J-LIS state (CAs) for --tls.
+    #[arg(long, default_value_os_t = crate::default_data_dir())]
+    pub data_dir: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -62,11 +68,67 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let store = Store::connect(&args.database_url).await?;
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    // One line on stdout that scripts and tests wait for.
-    println!("onshi center listening on http://{addr}");
-    onshi_center::serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+    if args.tls {
+        let (state, tls) = tls_state(&store, &args.data_dir, addr).await?;
+        println!("onshi center listening on https://{addr}");
+        onshi_center::serve_tls(listener, state, tls, shutdown_signal()).await?;
+    } else {
+        // One line on stdout that scripts and tests wait for.
+        println!("onshi center listening on http://{addr}");
+        onshi_center::serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+    }
     store.close().await;
     Ok(())
+}
+
+/// The center with its PKI: J-LIS trust anchors, a fresh server certificate for `addr`,
+/// and the background tasks that keep revocations current and purge spent challenges.
+async fn tls_state(
+    store: &Store,
+    data_dir: &std::path::Path,
+    addr: SocketAddr,
+) -> Result<(AppState, std::sync::Arc<rustls::ServerConfig>)> {
+    let jlis_dir = data_dir.join("jlis");
+    let mut jlis = onshi_pki::Jlis::load_or_create(&jlis_dir, chrono::Utc::now(), None)
+        .context("opening J-LIS state")?;
+    let ips = if addr.ip().is_unspecified() {
+        vec![std::net::IpAddr::from([127, 0, 0, 1])]
+    } else {
+        vec![addr.ip()]
+    };
+    let server = jlis
+        .issue_server_with_key(&["localhost"], &ips, chrono::Utc::now())
+        .context("issuing the center's server certificate")?;
+    let ca = jlis.ca(onshi_pki::CaKind::Institution).cert_der().to_vec();
+    let tls = onshi_center::server_config(&server.cert.der, server.key.pkcs8_der(), &ca)
+        .context("TLS configuration")?;
+    let security = onshi_center::CardSecurity::load(&jlis, store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = AppState::with_card(store.clone(), security);
+    let cursor = state
+        .reload_revocations(0)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bg = state.clone();
+    tokio::spawn(async move {
+        let mut cursor = cursor;
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+        let mut n = 0u64;
+        loop {
+            tick.tick().await;
+            match bg.reload_revocations(cursor).await {
+                Ok(c) => cursor = c,
+                Err(e) => tracing::warn!(error = %e, "revocation reload failed"),
+            }
+            n += 1;
+            if n.is_multiple_of(30) {
+                let before = onshi_center::now_jst() - chrono::Duration::minutes(1);
+                let _ = bg.store().purge_challenges(before).await;
+            }
+        }
+    });
+    Ok((state, tls))
 }
 
 pub async fn demo(args: DemoArgs) -> Result<()> {

@@ -140,12 +140,18 @@ fn reception(a: ReceptionArgs) -> Result<()> {
     );
     let script = script(&a)?;
     match (&a.reader, &a.card_file) {
+        #[cfg(feature = "pcsc")]
         (Some(name), _) => drive(reader, connect_reader(name)?, script, lang),
+        #[cfg(not(feature = "pcsc"))]
+        (Some(_), _) => bail!(
+            "this onshi was built without PC/SC: rebuild with `--features pcsc` to use --reader"
+        ),
         (None, Some(file)) => drive(reader, FileBackedCard::open(file)?, script, lang),
         (None, None) => bail!("give --reader or --card-file"),
     }
 }
 
+#[cfg(feature = "pcsc")]
 fn connect_reader(name: &str) -> Result<onshi_card::PcscChannel> {
     onshi_card::PcscChannel::connect(name).with_context(|| format!("PC/SC reader {name:?}"))
 }

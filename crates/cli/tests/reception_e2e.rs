@@ -6,13 +6,12 @@
 //! state machine in process) unless `ONSHI_REQUIRE_PCSC=1`.
 
 mod common;
-mod common_tls;
 
 use std::path::{Path, PathBuf};
 
 use chrono::{Duration, NaiveDate, Utc};
+use common::tls::*;
 use common::*;
-use common_tls::*;
 use onshi_synth::{Case, Config, Nation, find_scenarios};
 use serde_json::{Value, json};
 
@@ -159,7 +158,9 @@ fn flags(record: &Value) -> Vec<String> {
     let c = record["consents"].as_array().unwrap();
     (1..=5)
         .map(|k| {
-            c.iter().find(|s| s["kind"] == k.to_string()).unwrap()["flag"]
+            c.iter()
+                .find(|s| s["kind"].as_str() == Some(k.to_string().as_str()))
+                .unwrap()["flag"]
                 .as_str()
                 .unwrap()
                 .to_owned()

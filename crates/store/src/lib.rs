@@ -6,6 +6,7 @@
 //! never decides anything on behalf of its callers. Other actors never reach into these
 //! tables: they talk to the center.
 
+mod card;
 mod error;
 mod history;
 mod id;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use card::*;
 pub use error::StoreError;
 #[allow(unused_imports)]
 pub use history::*;

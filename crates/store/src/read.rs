@@ -179,6 +179,26 @@ fn decode_record(row: &AnyRow, p: &str) -> Result<RecordRow, StoreError> {
     })
 }
 
+fn decode_check(r: &AnyRow) -> Result<CheckRow, StoreError> {
+    const T: &str = "eligibility_checks";
+    let at: i64 = r.try_get("checked_at")?;
+    Ok(CheckRow {
+        id: r.try_get("id")?,
+        checked_at: instant_from_db(at).ok_or_else(|| corrupt(T, "checked_at"))?,
+        institution_code: r.try_get("institution_code")?,
+        method: VerificationMethod::parse(&r.try_get::<String, _>("method")?)
+            .map_err(|e| corrupt(T, e))?,
+        reference: ReferenceClassification::parse(&r.try_get::<String, _>("reference")?)
+            .map_err(|e| corrupt(T, e))?,
+        as_of: date(r, "as_of", T)?,
+        validity: QualificationValidity::parse(&r.try_get::<String, _>("validity")?)
+            .map_err(|e| corrupt(T, e))?,
+        person_id: r.try_get("person_id")?,
+        record_id: r.try_get("record_id")?,
+        query: r.try_get("query")?,
+    })
+}
+
 fn decode_view(row: &AnyRow) -> Result<RecordView, StoreError> {
     let family: String = row.try_get("h_family")?;
     let given: String = row.try_get("h_given")?;
@@ -305,29 +325,24 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        const T: &str = "eligibility_checks";
-        rows.iter()
-            .map(|r| {
-                let at: i64 = r.try_get("checked_at")?;
-                Ok(CheckRow {
-                    id: r.try_get("id")?,
-                    checked_at: instant_from_db(at).ok_or_else(|| corrupt(T, "checked_at"))?,
-                    institution_code: r.try_get("institution_code")?,
-                    method: VerificationMethod::parse(&r.try_get::<String, _>("method")?)
-                        .map_err(|e| corrupt(T, e))?,
-                    reference: ReferenceClassification::parse(
-                        &r.try_get::<String, _>("reference")?,
-                    )
-                    .map_err(|e| corrupt(T, e))?,
-                    as_of: date(r, "as_of", T)?,
-                    validity: QualificationValidity::parse(&r.try_get::<String, _>("validity")?)
-                        .map_err(|e| corrupt(T, e))?,
-                    person_id: r.try_get("person_id")?,
-                    record_id: r.try_get("record_id")?,
-                    query: r.try_get("query")?,
-                })
-            })
-            .collect()
+        rows.iter().map(decode_check).collect()
+    }
+
+    /// Checks matching one `column = $1` condition on an integer.
+    pub(crate) async fn checks_where(
+        &self,
+        condition: &'static str,
+        value: i64,
+    ) -> Result<Vec<CheckRow>, StoreError> {
+        let sql = format!(
+            "SELECT id, checked_at, institution_code, method, reference, as_of, validity, person_id, record_id, query \
+             FROM eligibility_checks WHERE {condition} ORDER BY checked_at DESC, id DESC"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(value)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(decode_check).collect()
     }
 
     /// Rows in a table (for the demo banner, statistics and tests).

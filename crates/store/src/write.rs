@@ -274,22 +274,8 @@ impl Store {
     /// Records one eligibility check; returns its id. Committed before returning.
     pub async fn record_check(&self, c: &NewCheck) -> Result<i64, StoreError> {
         let id = self.next_id();
-        sqlx::query(
-            "INSERT INTO eligibility_checks (id, checked_at, institution_code, method, reference, as_of, validity, person_id, record_id, query) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(id)
-        .bind(instant_to_db(c.checked_at))
-        .bind(c.institution_code.as_str())
-        .bind(c.method.code())
-        .bind(c.reference.code())
-        .bind(date_to_db(c.as_of))
-        .bind(c.validity.code())
-        .bind(c.person_id)
-        .bind(c.record_id)
-        .bind(c.query.as_str())
-        .execute(self.pool())
-        .await?;
+        let mut conn = self.pool().acquire().await?;
+        insert_check(&mut conn, id, c).await?;
         Ok(id)
     }
 
@@ -313,6 +299,31 @@ impl Store {
             .await?;
         Ok(id)
     }
+}
+
+/// Inserts one check row on `conn` (inside the caller's transaction, if any).
+pub(crate) async fn insert_check(
+    conn: &mut AnyConnection,
+    id: i64,
+    c: &NewCheck,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO eligibility_checks (id, checked_at, institution_code, method, reference, as_of, validity, person_id, record_id, query) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(id)
+    .bind(instant_to_db(c.checked_at))
+    .bind(c.institution_code.as_str())
+    .bind(c.method.code())
+    .bind(c.reference.code())
+    .bind(date_to_db(c.as_of))
+    .bind(c.validity.code())
+    .bind(c.person_id)
+    .bind(c.record_id)
+    .bind(c.query.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 pub(crate) const PERSON_COLS: &[&str] = &[

@@ -47,7 +47,7 @@ pub fn start(args: &[&str]) -> Running {
         let mut sent = false;
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if !sent && let Some(i) = line.find("http://") {
+            if !sent && let Some(i) = line.find("https://").or_else(|| line.find("http://")) {
                 let url: String = line[i..]
                     .split_whitespace()
                     .next()
@@ -74,3 +74,5 @@ pub fn tempdir(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&p).unwrap();
     p
 }
+
+pub mod tls;

@@ -1,0 +1,404 @@
+//! The card path over mutual TLS, end to end through the real binaries: cards issued to
+//! persons of the center's database, terminals enrolled, `onshi serve --tls`, and an
+//! in-process virtual card driven by the reader-side client. PIN, face and visual paths,
+//! replays, foreign institutions, revoked cards and terminals, unlinked cards and 利用登録.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::NaiveDate;
+use common::*;
+use onshi_card::{CardFile, JpkiClient, Pin, VerifyOutcome, VirtualCard};
+use onshi_synth::{Config, Nation, find_scenarios};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{Value, json};
+
+const PERSONS: u64 = 3_000;
+const SEED: u64 = 11;
+
+fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 6, 2).unwrap()
+}
+
+fn mtls_client(dir: &Path) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(dir.join("ca.pem")).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let certs: Vec<_> = CertificateDer::pem_file_iter(dir.join("terminal.crt.pem"))
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("terminal.key.pem")).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(certs, key)
+        .unwrap();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+struct Terminal {
+    http: reqwest::Client,
+    base: String,
+    institution: String,
+}
+
+impl Terminal {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn challenge(&self) -> (Vec<u8>, String) {
+        let (s, v) = self.post("/v1/card/challenge", json!({})).await;
+        assert_eq!(s, 200, "{v}");
+        let b = v["challenge"].as_str().unwrap().to_owned();
+        (B64.decode(&b).unwrap(), b)
+    }
+
+    /// The PIN path: the card signs challenge ‖ institution ‖ time.
+    async fn pin_body(
+        &self,
+        card: &mut JpkiClient<VirtualCard>,
+        pin: &str,
+        consents: &[&str],
+    ) -> Value {
+        let cert = card.auth_certificate().unwrap();
+        let (challenge, challenge_b64) = self.challenge().await;
+        let signed_at = onshi_center::now_jst().format("%Y%m%d%H%M%S").to_string();
+        let mut msg = challenge.clone();
+        msg.extend_from_slice(self.institution.as_bytes());
+        msg.extend_from_slice(signed_at.as_bytes());
+        let (outcome, sig) = card.authenticate(&Pin::from(pin), &msg).unwrap();
+        assert_eq!(outcome, VerifyOutcome::Ok);
+        json!({
+            "institution_code": self.institution, "method": "pin",
+            "certificate": B64.encode(cert), "challenge": challenge_b64, "signed_at": signed_at,
+            "signature": B64.encode(sig.unwrap()), "consents": consents, "as_of": as_of().to_string(),
+        })
+    }
+
+    async fn face_body(&self, card: &mut JpkiClient<VirtualCard>, score: f32) -> Value {
+        let cert = card.auth_certificate().unwrap();
+        let (_, challenge_b64) = self.challenge().await;
+        json!({
+            "institution_code": self.institution, "method": "face",
+            "certificate": B64.encode(cert), "challenge": challenge_b64,
+            "signed_at": onshi_center::now_jst().format("%Y%m%d%H%M%S").to_string(),
+            "face": {"score": score, "threshold": 0.81, "card_face_sha256": "ab".repeat(32), "matcher": "classic"},
+            "consents": ["medication"], "as_of": as_of().to_string(),
+        })
+    }
+}
+
+fn issue(url: &str, data: &Path, person: u64, out: &Path) -> JpkiClient<VirtualCard> {
+    run(&[
+        "card",
+        "issue-for",
+        "--database-url",
+        url,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--person",
+        &person.to_string(),
+        "--out",
+        out.to_str().unwrap(),
+        "--pin",
+        "1234",
+    ]);
+    JpkiClient::new(VirtualCard::new(CardFile::load(out).unwrap()))
+}
+
+fn enroll(url: &str, data: &Path, institution: &str, id: &str) -> PathBuf {
+    let out = data.join(format!("terminal-{institution}-{id}"));
+    run(&[
+        "terminal-enroll",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--database-url",
+        url,
+        "--institution",
+        institution,
+        "--terminal-id",
+        id,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+async fn exercise(url: String) {
+    let data = tempdir("card");
+    let n = Nation::new(Config {
+        seed: SEED,
+        persons: PERSONS,
+        as_of: as_of(),
+    });
+    let sc = find_scenarios(&n, n.household_count());
+    run(&[
+        "seed",
+        "--database-url",
+        &url,
+        "--persons",
+        &PERSONS.to_string(),
+        "--seed",
+        &SEED.to_string(),
+        "--as-of",
+        &as_of().to_string(),
+        "--quiet",
+    ]);
+    let linked = sc.card_linked[0];
+    let unlinked = sc.card_not_linked[0];
+    let inst_a = n.institutions()[0].code.to_string();
+    let inst_b = n.institutions()[1].code.to_string();
+    let mut card = issue(&url, &data, linked.person_id, &data.join("a.card"));
+    let mut other_card = issue(&url, &data, unlinked.person_id, &data.join("b.card"));
+    let dir_a = enroll(&url, &data, &inst_a, "T01");
+    let dir_b = enroll(&url, &data, &inst_b, "T01");
+    let server = start(&[
+        "serve",
+        "--database-url",
+        &url,
+        "--listen",
+        "127.0.0.1:0",
+        "--tls",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let base = server
+        .base
+        .replace("https://", "https://localhost:")
+        .replacen("localhost:127.0.0.1:", "localhost:", 1);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let a = Terminal {
+        http: mtls_client(&dir_a),
+        base: base.clone(),
+        institution: inst_a.clone(),
+    };
+    let b = Terminal {
+        http: mtls_client(&dir_b),
+        base: base.clone(),
+        institution: inst_b.clone(),
+    };
+
+    // PIN path: valid, with the person's record and the consents given.
+    let h = n.household(linked.household);
+    let rec = h.records.iter().find(|r| r.id == linked.record_id).unwrap();
+    let person = h.persons.iter().find(|p| p.id == linked.person_id).unwrap();
+    let body = a
+        .pin_body(
+            &mut card,
+            "1234",
+            &["medication", "checkups", "cost_ceiling"],
+        )
+        .await;
+    let (s, v) = a.post("/v1/eligibility/card", body.clone()).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["reference"], "1");
+    assert_eq!(v["validity"], "1", "{v}");
+    let q = &v["records"][0];
+    assert_eq!(q["insurer_number"], rec.insurer_number.as_str());
+    assert_eq!(q["number"], rec.number.as_str());
+    assert_eq!(q["name"], person.name.full());
+    assert_eq!(q["birth_date"], person.birth_date.to_string());
+    assert_eq!(q["limit_consent"], "1", "cost ceiling consented");
+    let consents = q["consents"].as_array().unwrap();
+    assert_eq!(consents.len(), 5);
+    let flag = |kind: &str| consents.iter().find(|c| c["kind"] == kind).unwrap()["flag"].clone();
+    assert_eq!(
+        (flag("1"), flag("2"), flag("3"), flag("4"), flag("5")),
+        (json!("1"), json!("1"), json!("0"), json!("0"), json!("1"))
+    );
+    assert!(v["history_until"].is_string());
+
+    // The same request again: the challenge is spent.
+    let (s, v) = a.post("/v1/eligibility/card", body.clone()).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("challenge_replayed")),
+        "{v}"
+    );
+    // Another institution's terminal cannot use it, nor claim to be another institution.
+    let mut foreign = body.clone();
+    foreign["institution_code"] = json!(inst_b);
+    let (s, v) = b.post("/v1/eligibility/card", foreign).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("challenge_unknown")),
+        "a challenge is bound to its institution: {v}"
+    );
+    let body2 = a.pin_body(&mut card, "1234", &[]).await;
+    let mut claimed = body2.clone();
+    claimed["institution_code"] = json!(inst_b);
+    let (s, v) = a.post("/v1/eligibility/card", claimed).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("institution_mismatch")),
+        "{v}"
+    );
+    // A tampered signature.
+    let mut tampered = body2.clone();
+    let mut sig = B64.decode(tampered["signature"].as_str().unwrap()).unwrap();
+    sig[10] ^= 1;
+    tampered["signature"] = json!(B64.encode(sig));
+    let (s, v) = a.post("/v1/eligibility/card", tampered).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (401, Some("signature_invalid")),
+        "{v}"
+    );
+    // A wrong PIN never reaches the center: the card counts it.
+    let (outcome, sig) = card.authenticate(&Pin::from("9999"), b"x").unwrap();
+    assert_eq!(
+        (outcome, sig),
+        (VerifyOutcome::WrongPin { tries_left: 2 }, None)
+    );
+    // A forged challenge.
+    let mut forged = a.pin_body(&mut card, "1234", &[]).await;
+    forged["challenge"] = json!(B64.encode([7u8; 32]));
+    let (s, v) = a.post("/v1/eligibility/card", forged).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("challenge_unknown")),
+        "{v}"
+    );
+
+    // Face path: evidence below the threshold is refused; a match is recorded as face.
+    let (s, v) = a
+        .post("/v1/eligibility/card", a.face_body(&mut card, 0.5).await)
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("face_evidence_insufficient")),
+        "{v}"
+    );
+    let (s, v) = a
+        .post("/v1/eligibility/card", a.face_body(&mut card, 0.9).await)
+        .await;
+    assert_eq!((s, v["validity"].as_str()), (200, Some("1")), "{v}");
+    // Visual path.
+    let mut visual = a.face_body(&mut card, 0.9).await;
+    visual["method"] = json!("visual");
+    visual.as_object_mut().unwrap().remove("face");
+    visual["visual"] = json!({"staff_id": "受付01"});
+    let (s, v) = a.post("/v1/eligibility/card", visual).await;
+    assert_eq!((s, v["validity"].as_str()), (200, Some("1")), "{v}");
+
+    // A card not linked to insurance: refused with card_not_linked, then 利用登録 at the
+    // reader, then the check succeeds.
+    let body = a.pin_body(&mut other_card, "1234", &[]).await;
+    let (s, v) = a.post("/v1/eligibility/card", body).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("card_not_linked")),
+        "{v}"
+    );
+    assert!(v["message_ja"].as_str().unwrap().contains("利用登録"));
+    let mut link = a.pin_body(&mut other_card, "1234", &[]).await;
+    for k in ["method", "consents", "as_of"] {
+        link.as_object_mut().unwrap().remove(k);
+    }
+    let (s, v) = a.post("/v1/card/link", link).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["linked_on"], onshi_center::today_jst().to_string());
+    let (s, v) = a
+        .post(
+            "/v1/eligibility/card",
+            a.pin_body(&mut other_card, "1234", &[]).await,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+
+    // What the center recorded: methods 1 PIN, 2 face, 3 visual, reference 1 (card).
+    let checks: Value = a
+        .http
+        .get(format!("{base}/v1/institutions/{inst_a}/checks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let methods: Vec<&str> = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["1", "3", "2", "1"], "newest first: {checks}");
+    assert!(
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["reference"] == "1")
+    );
+
+    // J-LIS revokes the card: refused at once.
+    run(&[
+        "card",
+        "revoke",
+        "--database-url",
+        &url,
+        data.join("a.card").to_str().unwrap(),
+    ]);
+    let (s, v) = a
+        .post(
+            "/v1/eligibility/card",
+            a.pin_body(&mut card, "1234", &[]).await,
+        )
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("certificate_revoked")),
+        "{v}"
+    );
+
+    // Without a client certificate there is no connection at all.
+    let plain = reqwest::Client::builder()
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    assert!(
+        plain
+            .post(format!("{base}/v1/card/challenge"))
+            .json(&json!({}))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn card_path_over_mutual_tls_on_sqlite() {
+    let dir = tempdir("cardpath");
+    exercise(onshi_store::testing::fresh_sqlite_url(&dir)).await;
+}
+
+#[tokio::test]
+async fn card_path_over_mutual_tls_on_postgres() {
+    exercise(
+        onshi_store::testing::fresh_postgres_url()
+            .await
+            .expect("PostgreSQL must be reachable"),
+    )
+    .await;
+}
