@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(eligibility_router())
         .merge(institution_router())
         .merge(crate::card::router())
+        .merge(crate::history::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

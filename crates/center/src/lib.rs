@@ -12,6 +12,7 @@ mod card;
 mod challenge;
 mod eligibility;
 mod error;
+mod history;
 mod time;
 mod tls;
 

@@ -23,6 +23,9 @@ pub struct SeedArgs {
     /// The day the nation is observed on (YYYY-MM-DD); today in Japan by default.
     #[arg(long)]
     pub as_of: Option<NaiveDate>,
+    /// Also load three years of medical history per person (about 39 rows a person).
+    #[arg(long)]
+    pub histories: bool,
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -38,6 +41,7 @@ pub async fn seed(args: SeedArgs) -> Result<()> {
             persons: args.persons,
             as_of,
         },
+        args.histories,
         !args.quiet,
     )
     .await?;
@@ -73,13 +77,24 @@ impl std::fmt::Display for LoadReport {
 const BATCH_PERSONS: usize = 20_000;
 
 /// Loads a nation into an empty store.
-pub async fn load(store: &Store, config: Config, progress: bool) -> Result<LoadReport> {
+pub async fn load(
+    store: &Store,
+    config: Config,
+    histories: bool,
+    progress: bool,
+) -> Result<LoadReport> {
     if store.count(Table::Persons).await? > 0 {
         bail!("the database already holds persons: seed an empty database");
     }
     let started = Instant::now();
     let total = config.persons;
     let nation = std::sync::Arc::new(Nation::new(config));
+    // Histories make a batch about ten times heavier: smaller batches keep memory flat.
+    let batch_persons = if histories {
+        BATCH_PERSONS / 10
+    } else {
+        BATCH_PERSONS
+    };
     store
         .insert_insurers(
             &nation
@@ -116,7 +131,12 @@ pub async fn load(store: &Store, config: Config, progress: bool) -> Result<LoadR
     bar.set_message("seeding");
 
     // Generation runs on its own threads, one batch ahead of the database.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<PersonRow>, Vec<RecordRow>)>(2);
+    type Batch = (
+        Vec<PersonRow>,
+        Vec<RecordRow>,
+        Vec<onshi_store::PersonHistoryRows>,
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
     let gen_nation = nation.clone();
     let generator = std::thread::spawn(move || {
         let count = gen_nation.household_count();
@@ -127,29 +147,44 @@ pub async fn load(store: &Store, config: Config, progress: bool) -> Result<LoadR
         let mut next = 0u64;
         while next < count {
             // A batch of households, generated in parallel slices, kept in order.
-            let end = (next + (BATCH_PERSONS as u64 * 10 / 23)).min(count);
+            let end = (next + (batch_persons as u64 * 10 / 23)).min(count);
             let per = (end - next).div_ceil(workers);
-            let parts: Vec<Vec<Household>> = std::thread::scope(|s| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|w| {
-                        let from = next + w * per;
-                        let to = (from + per).min(end);
-                        let n = &gen_nation;
-                        s.spawn(move || (from..to).map(|i| n.household(i)).collect::<Vec<_>>())
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("generator thread"))
-                    .collect()
-            });
+            let parts: Vec<Vec<(Household, Vec<onshi_store::PersonHistoryRows>)>> =
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = (0..workers)
+                        .map(|w| {
+                            let from = next + w * per;
+                            let to = (from + per).min(end);
+                            let n = &gen_nation;
+                            s.spawn(move || {
+                                (from..to)
+                                    .map(|i| {
+                                        let h = n.household(i);
+                                        let hist = if histories {
+                                            crate::seed_history::rows(n, &h)
+                                        } else {
+                                            Vec::new()
+                                        };
+                                        (h, hist)
+                                    })
+                                    .collect::<Vec<_>>()
+                            })
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("generator thread"))
+                        .collect()
+                });
             let mut persons = Vec::new();
             let mut records = Vec::new();
-            for h in parts.into_iter().flatten() {
+            let mut history = Vec::new();
+            for (h, hist) in parts.into_iter().flatten() {
                 persons.extend(h.persons.iter().map(person_row));
                 records.extend(h.records.iter().map(record_row));
+                history.extend(hist);
             }
-            if tx.blocking_send((persons, records)).is_err() {
+            if tx.blocking_send((persons, records, history)).is_err() {
                 return;
             }
             next = end;
@@ -158,11 +193,17 @@ pub async fn load(store: &Store, config: Config, progress: bool) -> Result<LoadR
 
     let mut persons = 0u64;
     let mut records = 0u64;
-    while let Some((p, r)) = rx.recv().await {
+    while let Some((p, r, hist)) = rx.recv().await {
         store
             .insert_people(&p, &r)
             .await
             .context("loading persons")?;
+        if !hist.is_empty() {
+            store
+                .insert_histories(&hist)
+                .await
+                .context("loading medical histories")?;
+        }
         persons += p.len() as u64;
         records += r.len() as u64;
         bar.set_position(persons);

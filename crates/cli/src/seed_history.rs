@@ -8,7 +8,6 @@ use onshi_store::{
 use onshi_synth::{Household, Nation, Outcome, PersonHistory, person_history};
 
 /// The histories of every person of `household`, living or dead.
-#[allow(dead_code)] // called by the seeder behind --histories
 pub fn rows(nation: &Nation, household: &Household) -> Vec<PersonHistoryRows> {
     household
         .persons

@@ -40,22 +40,30 @@ pub struct DemoArgs {
     pub seed: u64,
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is
+/// called, not when the future is first polled, so call it before announcing readiness:
+/// a signal that arrives in between still stops the server cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (int, term) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
@@ -68,14 +76,15 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let store = Store::connect(&args.database_url).await?;
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     if args.tls {
         let (state, tls) = tls_state(&store, &args.data_dir, addr).await?;
         println!("onshi center listening on https://{addr}");
-        onshi_center::serve_tls(listener, state, tls, shutdown_signal()).await?;
+        onshi_center::serve_tls(listener, state, tls, shutdown).await?;
     } else {
         // One line on stdout that scripts and tests wait for.
         println!("onshi center listening on http://{addr}");
-        onshi_center::serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+        onshi_center::serve(listener, AppState::new(store.clone()), shutdown).await?;
     }
     store.close().await;
     Ok(())
@@ -147,14 +156,16 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
                 as_of: onshi_center::today_jst(),
             },
             true,
+            true,
         )
         .await?;
         println!("{report}");
     }
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     print_banner(&store, addr, &db).await?;
-    onshi_center::serve(listener, AppState::new(store.clone()), shutdown_signal()).await?;
+    onshi_center::serve(listener, AppState::new(store.clone()), shutdown).await?;
     store.close().await;
     println!(
         "stopped; the data stays in {} for the next start",

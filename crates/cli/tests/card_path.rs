@@ -163,6 +163,7 @@ async fn exercise(url: String) {
         &SEED.to_string(),
         "--as-of",
         &as_of().to_string(),
+        "--histories",
         "--quiet",
     ]);
     let linked = sc.card_linked[0];
@@ -228,6 +229,62 @@ async fn exercise(url: String) {
         (json!("1"), json!("1"), json!("0"), json!("0"), json!("1"))
     );
     assert!(v["history_until"].is_string());
+    let reception = v["reception_id"].as_str().unwrap().to_owned();
+
+    // History inside the consent: exactly the person's synthetic history, newest first.
+    let expected = onshi_synth::history::person_history(&n, &h, person);
+    let get = |t: &Terminal, path: String| {
+        let http = t.http.clone();
+        let url = format!("{}{path}", t.base);
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, meds) = get(&a, format!("/v1/receptions/{reception}/medications")).await;
+    assert_eq!(s, 200, "{meds}");
+    let meds = meds.as_array().unwrap();
+    assert_eq!(
+        meds.len(),
+        expected.medications.len(),
+        "every dispensing of the last three years"
+    );
+    if let Some(first) = meds.first() {
+        let newest = expected
+            .medications
+            .iter()
+            .map(|m| m.dispensed_on)
+            .max()
+            .unwrap();
+        assert_eq!(first["dispensed_on"], newest.to_string());
+    }
+    let (s, checkups) = get(&a, format!("/v1/receptions/{reception}/checkups")).await;
+    assert_eq!(s, 200, "{checkups}");
+    assert_eq!(checkups.as_array().unwrap().len(), expected.checkups.len());
+    // Not consented: diagnoses and surgeries.
+    let (s, v) = get(&a, format!("/v1/receptions/{reception}/diagnoses")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("consent_missing")),
+        "{v}"
+    );
+    assert!(
+        v["message_ja"].as_str().unwrap().contains("診療情報"),
+        "{v}"
+    );
+    // Another institution never sees it, and cannot learn that the reception exists.
+    let (s, v) = get(&b, format!("/v1/receptions/{reception}/medications")).await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")), "{v}");
+    // Every view is recorded for the patient.
+    let store = onshi_store::Store::connect(&url).await.unwrap();
+    let views = store.history_views(linked.person_id as i64).await.unwrap();
+    assert_eq!(views.len(), 2, "{views:?}");
+    assert!(
+        views
+            .iter()
+            .all(|w| w.view.institution_code.as_str() == inst_a
+                && w.view.reception_id.to_string() == reception)
+    );
 
     // The same request again: the challenge is spent.
     let (s, v) = a.post("/v1/eligibility/card", body.clone()).await;
