@@ -1,0 +1,88 @@
+//! The messages by file-name prefix, and the names of the files the terminal writes.
+
+use chrono::NaiveDateTime;
+
+use crate::error::OqsError;
+
+/// A request message, named by the prefix of its file (`<prefix>req_*.xml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MessageKind {
+    /// `OQSsiquc01`: 資格確認（個別照会）, one patient by insurance-card data.
+    SingleCheck,
+    /// `OQSmuquc01`: 一括照会 request, several patients; answered with a 受付番号.
+    BulkSubmit,
+    /// `OQSmuquc02`: 一括照会 result, fetched by the 受付番号.
+    BulkFetch,
+    /// `OQSsiimm01`: 照会番号登録, the clinic's patient id for a qualification.
+    RegisterReference,
+}
+
+impl MessageKind {
+    pub const ALL: &'static [MessageKind] = &[
+        Self::SingleCheck,
+        Self::BulkSubmit,
+        Self::BulkFetch,
+        Self::RegisterReference,
+    ];
+
+    /// The file-name prefix.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Self::SingleCheck => "OQSsiquc01",
+            Self::BulkSubmit => "OQSmuquc01",
+            Self::BulkFetch => "OQSmuquc02",
+            Self::RegisterReference => "OQSsiimm01",
+        }
+    }
+
+    /// The kind of a request file from its name (`OQSsiquc01req_0001.xml`).
+    pub fn from_request_file_name(name: &str) -> Result<Self, OqsError> {
+        split_request_name(name).map(|(k, _)| k)
+    }
+}
+
+/// The file's own part of a request file name: what follows `<prefix>req_`.
+fn split_request_name(name: &str) -> Result<(MessageKind, &str), OqsError> {
+    let bad = || OqsError::FileName(name.to_owned());
+    let stem = name
+        .strip_suffix(".xml")
+        .or_else(|| name.strip_suffix(".XML"))
+        .ok_or_else(bad)?;
+    for kind in MessageKind::ALL {
+        if let Some(rest) = stem.strip_prefix(kind.prefix())
+            && let Some(id) = rest.strip_prefix("req_")
+        {
+            if id.is_empty() || !id.chars().all(file_char) {
+                return Err(bad());
+            }
+            return Ok((*kind, id));
+        }
+    }
+    Err(bad())
+}
+
+fn file_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+/// The `res/` file that answers a `req/` file: `OQSsiquc01req_X.xml` →
+/// `OQSsiquc01res_X.xml`.
+pub fn response_file_name(request_file_name: &str) -> Result<String, OqsError> {
+    let (kind, id) = split_request_name(request_file_name)?;
+    Ok(format!("{}res_{id}.xml", kind.prefix()))
+}
+
+/// The `face/` file of a reader result: `OQSsiquc01res_face_<id>_<yyyyMMddHHmmss>.xml`,
+/// where `id` tells the file apart from others of the same second (the reader's or the
+/// reception's identifier: ASCII letters, digits, `-` and `_`).
+pub fn face_file_name(id: &str, at: NaiveDateTime) -> Result<String, OqsError> {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| file_char(c) && c != '.') {
+        return Err(OqsError::FileName(id.to_owned()));
+    }
+    Ok(format!(
+        "{}res_face_{id}_{}.xml",
+        MessageKind::SingleCheck.prefix(),
+        at.format("%Y%m%d%H%M%S")
+    ))
+}

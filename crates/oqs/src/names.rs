@@ -1,0 +1,100 @@
+//! Element names of the OQS messages, each written once (REFERENCE §5; the nested names of
+//! the 高齢受給者証, 限度額 and 特定疾病 blocks as public clinic clients read them).
+
+pub const XML_MSG: &str = "XmlMsg";
+pub const MESSAGE_HEADER: &str = "MessageHeader";
+pub const MESSAGE_BODY: &str = "MessageBody";
+
+// Header.
+pub const PROCESS_EXECUTION_TIME: &str = "ProcessExecutionTime";
+pub const QUALIFICATION_CONFIRMATION_DATE: &str = "QualificationConfirmationDate";
+pub const MEDICAL_INSTITUTION_CODE: &str = "MedicalInstitutionCode";
+pub const ARBITRARY_FILE_IDENTIFIER: &str = "ArbitraryFileIdentifier";
+pub const REFERENCE_CLASSIFICATION: &str = "ReferenceClassification";
+pub const SEGMENT_OF_RESULT: &str = "SegmentOfResult";
+pub const ERROR_CODE: &str = "ErrorCode";
+pub const ERROR_MESSAGE: &str = "ErrorMessage";
+pub const CHARACTER_CODE_IDENTIFIER: &str = "CharacterCodeIdentifier";
+
+// Request bodies.
+pub const SEARCH_INFO: &str = "QualificationConfirmSearchInfo";
+pub const SEARCH_INFO_LIST: &str = "QualificationConfirmSearchInfoList";
+pub const RECEPTION_NUMBER: &str = "ReceptionNumber";
+pub const INSURER_NUMBER: &str = "InsurerNumber";
+pub const INSURED_CARD_SYMBOL: &str = "InsuredCardSymbol";
+pub const INSURED_IDENTIFICATION_NUMBER: &str = "InsuredIdentificationNumber";
+pub const INSURED_BRANCH_NUMBER: &str = "InsuredBranchNumber";
+pub const BIRTHDATE: &str = "Birthdate";
+pub const LIMIT_CONS_FLG: &str = "LimitApplicationCertificateRelatedConsFlg";
+pub const LIMIT_CONS_TIME: &str = "LimitApplicationCertificateRelatedConsTime";
+pub const REFERENCE_NUMBER: &str = "ReferenceNumber";
+
+// Response body.
+pub const PROCESSING_RESULT_STATUS: &str = "ProcessingResultStatus";
+pub const PROCESSING_RESULT_CODE: &str = "ProcessingResultCode";
+pub const PROCESSING_RESULT_MESSAGE: &str = "ProcessingResultMessage";
+pub const QUALIFICATION_VALIDITY: &str = "QualificationValidity";
+pub const RESULT_LIST: &str = "ResultList";
+pub const RESULT: &str = "ResultOfQualificationConfirmation";
+pub const INSURED_CARD_CLASSIFICATION: &str = "InsuredCardClassification";
+pub const PERSONAL_FAMILY_CLASSIFICATION: &str = "PersonalFamilyClassification";
+pub const INSURED_NAME: &str = "InsuredName";
+pub const NAME: &str = "Name";
+pub const NAME_OF_OTHER: &str = "NameOfOther";
+pub const NAME_KANA: &str = "NameKana";
+pub const NAME_OF_OTHER_KANA: &str = "NameOfOtherKana";
+pub const SEX1: &str = "Sex1";
+pub const SEX2: &str = "Sex2";
+pub const ADDRESS: &str = "Address";
+pub const POST_NUMBER: &str = "PostNumber";
+pub const QUALIFICATION_DATE: &str = "QualificationDate";
+pub const DISQUALIFICATION_DATE: &str = "DisqualificationDate";
+pub const INSURED_CARD_VALID_DATE: &str = "InsuredCardValidDate";
+pub const INSURED_CARD_EXPIRATION_DATE: &str = "InsuredCardExpirationDate";
+pub const INSURED_PARTIAL_CONTRIBUTION_RATIO: &str = "InsuredPartialContributionRatio";
+pub const PRESCHOOL_CLASSIFICATION: &str = "PreschoolClassification";
+pub const REASON_OF_LOSS: &str = "ReasonOfLoss";
+pub const INSURER_NAME: &str = "InsurerName";
+pub const ELDERLY_INFO: &str = "ElderlyRecipientCertificateInfo";
+pub const ELDERLY_VALID_START: &str = "ElderlyRecipientValidStartDate";
+pub const ELDERLY_VALID_END: &str = "ElderlyRecipientValidEndDate";
+pub const ELDERLY_RATIO: &str = "ElderlyRecipientContributionRatio";
+pub const LIMIT_INFO: &str = "LimitApplicationCertificateRelatedInfo";
+pub const LIMIT_CLASSIFICATION: &str = "LimitApplicationCertificateClassification";
+pub const LIMIT_CLASSIFICATION_FLAG: &str = "LimitApplicationCertificateClassificationFlag";
+pub const LIMIT_VALID_START: &str = "LimitApplicationCertificateValidStartDate";
+pub const LIMIT_VALID_END: &str = "LimitApplicationCertificateValidEndDate";
+pub const DISEASES_LIST: &str = "SpecificDiseasesCertificateList";
+pub const DISEASES_INFO: &str = "SpecificDiseasesCertificateInfo";
+pub const DISEASES_CATEGORY: &str = "SpecificDiseasesDiseaseCategory";
+pub const DISEASES_VALID_START: &str = "SpecificDiseasesValidStartDate";
+pub const DISEASES_VALID_END: &str = "SpecificDiseasesValidEndDate";
+pub const DISEASES_SELF_PAY: &str = "SpecificDiseasesSelfPay";
+
+/// The consent elements of one information kind: (…ConsFlg, …ConsTime, …AvailableTime).
+pub struct ConsentNames {
+    pub flag: &'static str,
+    pub time: &'static str,
+    pub available: &'static str,
+}
+
+pub const CHECKUPS_CONSENT: ConsentNames = ConsentNames {
+    flag: "SpecificHealthCheckupsInfoConsFlg",
+    time: "SpecificHealthCheckupsInfoConsTime",
+    available: "SpecificHealthCheckupsInfoAvailableTime",
+};
+pub const MEDICATION_CONSENT: ConsentNames = ConsentNames {
+    flag: "PharmacistsInfoConsFlg",
+    time: "PharmacistsInfoConsTime",
+    available: "PharmacistsInfoAvailableTime",
+};
+pub const DIAGNOSES_CONSENT: ConsentNames = ConsentNames {
+    flag: "DiagnosisInfoConsFlg",
+    time: "DiagnosisInfoConsTime",
+    available: "DiagnosisInfoAvailableTime",
+};
+pub const SURGERIES_CONSENT: ConsentNames = ConsentNames {
+    flag: "OperationInfoConsFlg",
+    time: "OperationInfoConsTime",
+    available: "OperationInfoAvailableTime",
+};
