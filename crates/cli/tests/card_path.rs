@@ -153,19 +153,7 @@ async fn exercise(url: String) {
         as_of: as_of(),
     });
     let sc = find_scenarios(&n, n.household_count());
-    run(&[
-        "seed",
-        "--database-url",
-        &url,
-        "--persons",
-        &PERSONS.to_string(),
-        "--seed",
-        &SEED.to_string(),
-        "--as-of",
-        &as_of().to_string(),
-        "--histories",
-        "--quiet",
-    ]);
+    seed(&url, PERSONS, SEED, as_of(), true);
     let linked = sc.card_linked[0];
     let unlinked = sc.card_not_linked[0];
     let inst_a = n.institutions()[0].code.to_string();

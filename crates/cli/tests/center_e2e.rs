@@ -65,19 +65,7 @@ impl Center {
 }
 
 fn start_center(url: &str) -> Center {
-    let out = run(&[
-        "seed",
-        "--database-url",
-        url,
-        "--persons",
-        &PERSONS.to_string(),
-        "--seed",
-        &SEED.to_string(),
-        "--as-of",
-        &as_of().to_string(),
-        "--quiet",
-    ]);
-    assert!(out.contains(&format!("seeded {PERSONS} persons")), "{out}");
+    seed(url, PERSONS, SEED, as_of(), false);
     let server = start(&["serve", "--database-url", url, "--listen", "127.0.0.1:0"]);
     let base = server.base.clone();
     Center {

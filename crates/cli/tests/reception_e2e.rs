@@ -230,18 +230,13 @@ async fn reception_across_processes() {
     let data = tempdir("reception");
     let url = onshi_store::testing::fresh_sqlite_url(&data);
     backdated_jlis(&data);
-    run(&[
-        "seed",
-        "--database-url",
+    seed(
         &url,
-        "--persons",
-        &PERSONS.to_string(),
-        "--seed",
-        &SEED.to_string(),
-        "--as-of",
-        AS_OF,
-        "--quiet",
-    ]);
+        PERSONS,
+        SEED,
+        NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap(),
+        false,
+    );
     let n = nation();
     let sc = find_scenarios(&n, n.household_count());
     let institution = n.institutions()[0].code.to_string();
@@ -259,7 +254,7 @@ async fn reception_across_processes() {
         "--out",
         terminal.to_str().unwrap(),
     ]);
-    let server = start_tls(&[
+    let server = start(&[
         "serve",
         "--database-url",
         &url,

@@ -65,6 +65,29 @@ pub fn start(args: &[&str]) -> Running {
     Running { child, base }
 }
 
+/// Seeds the database at `url` with the nation of `seed` and `persons` observed on
+/// `as_of`, through the real binary, histories included when asked.
+pub fn seed(url: &str, persons: u64, seed: u64, as_of: chrono::NaiveDate, histories: bool) {
+    let (persons_s, seed_s, as_of_s) = (persons.to_string(), seed.to_string(), as_of.to_string());
+    let mut args = vec![
+        "seed",
+        "--database-url",
+        url,
+        "--persons",
+        &persons_s,
+        "--seed",
+        &seed_s,
+        "--as-of",
+        &as_of_s,
+        "--quiet",
+    ];
+    if histories {
+        args.push("--histories");
+    }
+    let out = run(&args);
+    assert!(out.contains(&format!("seeded {persons} persons")), "{out}");
+}
+
 pub fn tempdir(tag: &str) -> std::path::PathBuf {
     let p = std::env::temp_dir().join(format!(
         "onshi-{tag}-{}-{}",

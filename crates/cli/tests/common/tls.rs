@@ -3,46 +3,16 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 #[cfg(feature = "pcsc")]
-use std::time::Instant;
+use std::process::Stdio;
+#[cfg(feature = "pcsc")]
+use std::time::{Duration, Instant};
 
-use super::{BIN, Running};
-
-/// Starts `onshi ARGS` and waits for the line announcing `https://ADDR`.
-pub fn start_tls(args: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start onshi");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if !sent && let Some(i) = line.find("https://") {
-                let url: String = line[i..]
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .trim_end_matches('/')
-                    .to_owned();
-                let _ = tx.send(url);
-                sent = true;
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("onshi did not announce its https address");
-    Running { child, base }
-}
+use super::BIN;
+#[cfg(feature = "pcsc")]
+use super::Running;
 
 /// Runs `onshi ARGS` and returns (stdout, stderr) whatever the exit status, which must be
 /// success.

@@ -1,0 +1,100 @@
+//! `onshi bench card` end to end on a tiny scale: a seeded SQLite center served over
+//! mutual TLS, terminals enrolled and cards issued by the bench, a short open-loop run.
+//! Checks the report's shape and that every check succeeded; no timing assertions.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+#[test]
+fn bench_card_runs_end_to_end_on_sqlite() {
+    let dir = tempdir("bench");
+    let url = onshi_store::testing::fresh_sqlite_url(&dir);
+    let data = dir.join("data");
+    run(&[
+        "seed",
+        "--database-url",
+        &url,
+        "--persons",
+        "2000",
+        "--quiet",
+    ]);
+    let server = start(&[
+        "serve",
+        "--database-url",
+        &url,
+        "--listen",
+        "127.0.0.1:0",
+        "--tls",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let out = dir.join("out.json");
+    // No --server-pid: the bench finds the server by its listening port.
+    let printed = run(&[
+        "bench",
+        "card",
+        "--center",
+        &server.base,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--database-url",
+        &url,
+        "--cards",
+        "5",
+        "--terminals",
+        "2",
+        "--rate",
+        "50",
+        "--duration",
+        "3s",
+        "--warmup",
+        "1s",
+        "--verify-iterations",
+        "200",
+        "--json",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        printed.contains("server CPU per check / one RSA verify"),
+        "{printed}"
+    );
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+
+    assert!(r["machine"]["cores"].as_u64().unwrap() >= 1, "{r:#}");
+    assert_eq!(r["mode"], "open");
+    assert_eq!(r["offered_per_s"].as_f64(), Some(50.0));
+    assert_eq!(r["terminals"], 2);
+    assert_eq!(r["cards"], 5);
+    let checks = &r["checks"];
+    assert!(checks["ok_in_window"].as_u64().unwrap() > 0, "{r:#}");
+    assert_eq!(checks["errors"], 0, "{r:#}");
+    assert!(r["errors"].as_object().unwrap().is_empty(), "{r:#}");
+    assert!(checks["achieved_per_s"].as_f64().unwrap() > 0.0, "{r:#}");
+    let lat = &r["latency_ms"];
+    assert!(lat["count"].as_u64().unwrap() > 0, "{r:#}");
+    for k in ["p50", "p90", "p99", "p999", "max", "mean"] {
+        assert!(lat[k].as_f64().unwrap() > 0.0, "latency {k}: {r:#}");
+    }
+    assert!(lat["p50"].as_f64() <= lat["p99"].as_f64());
+    assert!(lat["p99"].as_f64() <= lat["max"].as_f64());
+    assert!(r["presign"]["ran_dry"].is_u64(), "{r:#}");
+    assert_eq!(r["presign"]["sign_failures"], 0, "{r:#}");
+    assert_eq!(
+        r["server"]["pid"].as_u64(),
+        Some(u64::from(server.child.id())),
+        "the server found by its port: {r:#}"
+    );
+    assert!(r["server"]["cpu_s"].is_number(), "{r:#}");
+    assert!(r["server"]["cpu_per_check_us"].is_number(), "{r:#}");
+    assert!(r["generator"]["cpu_s"].is_number(), "{r:#}");
+    assert!(r["rsa2048"]["verify_us"].as_f64().unwrap() > 0.0, "{r:#}");
+    assert!(r["rsa2048"]["sign_us"].as_f64().unwrap() > 0.0, "{r:#}");
+    assert!(
+        r["ratio_server_cpu_per_check_to_rsa_verify"].is_number(),
+        "{r:#}"
+    );
+    assert_eq!(r["target_ratio"].as_f64(), Some(4.0));
+}
