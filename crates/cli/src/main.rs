@@ -1,6 +1,7 @@
 //! `onshi`: the command line of onshi — run the demo, serve the center, seed a database,
 //! issue and attach virtual My Number Cards.
 
+mod bench;
 mod card_cmd;
 mod registry;
 mod seed;
@@ -44,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         cmd: card_cmd::CardCommand,
     },
+    /// Load generators of the performance targets.
+    Bench {
+        #[command(subcommand)]
+        cmd: bench::BenchCommand,
+    },
 }
 
 fn main() -> Result<()> {
@@ -68,6 +74,7 @@ fn main() -> Result<()> {
         Command::Card { cmd } => card_cmd::run(cmd),
         Command::TerminalEnroll(a) => registry::enroll(a),
         Command::Terminal { cmd } => terminal_cmd::run(cmd),
+        Command::Bench { cmd } => runtime()?.block_on(bench::run(cmd)),
     }
 }
 

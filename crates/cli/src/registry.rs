@@ -17,7 +17,7 @@ pub fn fingerprint(der: &[u8]) -> String {
     onshi_center::hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der).as_ref())
 }
 
-fn open_jlis(data_dir: &Path) -> Result<(PathBuf, Jlis)> {
+pub(crate) fn open_jlis(data_dir: &Path) -> Result<(PathBuf, Jlis)> {
     let dir = data_dir.join("jlis");
     let jlis = Jlis::load_or_create(&dir, Utc::now(), None).context("opening J-LIS state")?;
     Ok((dir, jlis))
@@ -98,7 +98,7 @@ pub fn issue_for(args: IssueForArgs) -> Result<()> {
 }
 
 /// Registers a card's user-authentication certificate with the center.
-fn register(
+pub(crate) fn register(
     rt: &tokio::runtime::Runtime,
     store: &Store,
     jlis: &Jlis,
