@@ -137,12 +137,19 @@ pub fn decode(bytes: &[u8]) -> Result<(Charset, String), OqsError> {
     Ok((cs, text))
 }
 
-/// The Windows-31J bytes of one character, or `None` when it has none.
+/// The Windows-31J bytes of one character, or `None` when it has none that decodes back
+/// to the same character. The encoder maps a few characters one way only (U+00A5 ¥ to
+/// 0x5C, which reads back as `\`; U+203E ‾ to 0x7E): those count as unencodable, so the
+/// writer sends them as character references.
 pub fn sjis_bytes(c: char) -> Option<Vec<u8>> {
     let mut buf = [0u8; 4];
     let s = c.encode_utf8(&mut buf);
     let (bytes, _, unmappable) = SHIFT_JIS.encode(s);
-    (!unmappable).then(|| bytes.into_owned())
+    if unmappable {
+        return None;
+    }
+    let (back, malformed) = SHIFT_JIS.decode_without_bom_handling(&bytes);
+    (!malformed && back == *s).then(|| bytes.into_owned())
 }
 
 /// True when `c` is in JIS X 0201 or JIS X 0208 (not in the CP932 extensions).
@@ -257,6 +264,9 @@ mod tests {
         assert!(sjis_bytes('髙').is_some());
         assert!(sjis_bytes('﨑').is_some());
         assert!(sjis_bytes('𠮷').is_none());
+        // One-way mappings of the encoder are not used.
+        assert!(sjis_bytes('¥').is_none() && sjis_bytes('‾').is_none());
+        assert_eq!(sjis_bytes('\\').as_deref(), Some(&[0x5C][..]));
         assert!(is_jis_x0208('邊') && is_jis_x0208('高') && is_jis_x0208('ｱ'));
         assert!(!is_jis_x0208('髙') && !is_jis_x0208('①') && !is_jis_x0208('𠮷'));
     }

@@ -1,1 +1,379 @@
+//! Round trips in both encodings, every code value, every error path, and the elements
+//! public clinic clients require.
 
+use chrono::{NaiveDate, NaiveDateTime};
+use encoding_rs::SHIFT_JIS;
+use onshi_model::*;
+
+use crate::xml;
+use crate::*;
+
+fn d(s: &str) -> NaiveDate {
+    parse_yyyymmdd(s).unwrap()
+}
+
+fn t(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y%m%d%H%M%S").unwrap()
+}
+
+fn institution() -> InstitutionCode {
+    InstitutionCode::from_parts(
+        Prefecture::from_code(13).unwrap(),
+        FeeSchedule::Medical,
+        12,
+        3456,
+    )
+    .unwrap()
+}
+
+/// A valid 8-digit 協会けんぽ-style number (法別 01, 東京).
+fn insurer8() -> InsurerNumber {
+    InsurerNumber::from_parts(Some(1), Prefecture::from_code(13).unwrap(), 16).unwrap()
+}
+
+/// A valid 6-digit 国保 number.
+fn insurer6() -> InsurerNumber {
+    InsurerNumber::from_parts(None, Prefecture::from_code(13).unwrap(), 805).unwrap()
+}
+
+/// `insurer8()` with a wrong check digit.
+fn bad_insurer() -> String {
+    let s = insurer8().to_string();
+    let last = s.as_bytes()[7] - b'0';
+    format!("{}{}", &s[..7], (last + 1) % 10)
+}
+
+fn single_request_text(encoding_label: &str, insurer: &str, symbol: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"{encoding_label}\"?>\n\
+<XmlMsg>\n  <MessageHeader>\n    <QualificationConfirmationDate>20250602</QualificationConfirmationDate>\n\
+    <MedicalInstitutionCode>{}</MedicalInstitutionCode>\n\
+    <ArbitraryFileIdentifier>受付-0001</ArbitraryFileIdentifier>\n  </MessageHeader>\n\
+  <MessageBody>\n    <QualificationConfirmSearchInfo>\n\
+      <InsurerNumber>{insurer}</InsurerNumber>\n\
+      <InsuredCardSymbol>{symbol}</InsuredCardSymbol>\n\
+      <InsuredIdentificationNumber>1234567</InsuredIdentificationNumber>\n\
+      <InsuredBranchNumber>01</InsuredBranchNumber>\n\
+      <Birthdate>19800102</Birthdate>\n\
+      <LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>\n\
+    </QualificationConfirmSearchInfo>\n  </MessageBody>\n</XmlMsg>\n",
+        institution().as_str()
+    )
+}
+
+fn sjis(text: &str) -> Vec<u8> {
+    let (b, _, unmappable) = SHIFT_JIS.encode(text);
+    assert!(!unmappable);
+    b.into_owned()
+}
+
+fn single(bytes: &[u8]) -> Result<ParsedRequest, OqsError> {
+    parse_request(MessageKind::SingleCheck, bytes)
+}
+
+#[test]
+fn single_request_reads_the_same_in_both_encodings() {
+    let insurer = format!("  {}", insurer6());
+    let utf8 = single_request_text("UTF-8", &insurer, "札幌東");
+    let a = single(utf8.as_bytes()).unwrap();
+    let b = single(&sjis(&single_request_text("Shift_JIS", &insurer, "札幌東"))).unwrap();
+    assert_eq!(a.charset, Charset::Utf8);
+    assert_eq!(b.charset, Charset::ShiftJis);
+    assert_eq!(a.header, b.header);
+    assert_eq!(a.request, b.request);
+    assert_eq!(a.header.confirmation_date, d("20250602"));
+    assert_eq!(a.header.institution, institution());
+    assert_eq!(a.header.file_id.as_deref(), Some("受付-0001"));
+    let Request::Single(s) = a.request else {
+        panic!("not a single request")
+    };
+    assert_eq!(s.query.insurer_number, insurer6());
+    assert_eq!(s.query.symbol.unwrap().as_str(), "札幌東");
+    assert_eq!(s.query.number.as_str(), "1234567");
+    assert_eq!(s.query.branch.unwrap().as_str(), "01");
+    assert_eq!(s.query.birth_date, d("19800102"));
+    assert!(s.query.limit_consent);
+}
+
+#[test]
+fn shift_jis_labels_and_a_utf8_bom_are_accepted() {
+    let ins = insurer8().to_string();
+    for label in [
+        "Shift_JIS",
+        "shift_jis",
+        "Windows-31J",
+        "CP932",
+        "MS932",
+        "SJIS",
+    ] {
+        let r = single(&sjis(&single_request_text(label, &ins, "記号"))).unwrap();
+        assert_eq!(r.charset, Charset::ShiftJis, "{label}");
+    }
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(single_request_text("UTF-8", &ins, "記号").as_bytes());
+    assert_eq!(single(&bom).unwrap().charset, Charset::Utf8);
+}
+
+#[test]
+fn optional_search_fields_may_be_empty_or_absent() {
+    let text = single_request_text("UTF-8", insurer8().as_str(), "")
+        .replace("<InsuredBranchNumber>01</InsuredBranchNumber>", "")
+        .replace(
+            "<LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>",
+            "",
+        );
+    let Request::Single(s) = single(text.as_bytes()).unwrap().request else {
+        panic!()
+    };
+    assert_eq!(s.query.symbol, None);
+    assert_eq!(s.query.branch, None);
+    assert!(!s.query.limit_consent);
+}
+
+fn err(text: &str) -> OqsError {
+    single(text.as_bytes()).unwrap_err()
+}
+
+#[test]
+fn every_request_fault_is_a_typed_error_with_its_code() {
+    let ok = single_request_text("UTF-8", insurer8().as_str(), "A");
+    let cases: Vec<(String, ErrorCode)> = vec![
+        (
+            ok.replace("</MessageHeader>", "</MessageHeadr>"),
+            ErrorCode::MALFORMED,
+        ),
+        (
+            ok.replace("<Birthdate>19800102</Birthdate>", ""),
+            ErrorCode::MISSING_ELEMENT,
+        ),
+        (ok.replace("19800102", "19800230"), ErrorCode::INVALID_VALUE),
+        (
+            ok.replace(insurer8().as_str(), &bad_insurer()),
+            ErrorCode::INVALID_VALUE,
+        ),
+        (ok.replace(">01<", ">1<"), ErrorCode::INVALID_VALUE),
+        (
+            ok.replace("<Birthdate>", "<Birthdate>19800102</Birthdate><Birthdate>"),
+            ErrorCode::DUPLICATE_ELEMENT,
+        ),
+        (ok.replace("XmlMsg", "Message"), ErrorCode::WRONG_MESSAGE),
+        (
+            ok.replace(
+                "<XmlMsg>",
+                "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><XmlMsg>",
+            ),
+            ErrorCode::FORBIDDEN_MARKUP,
+        ),
+        (
+            ok.replace(">1234567<", ">&e;<"),
+            ErrorCode::FORBIDDEN_MARKUP,
+        ),
+        (
+            ok.replace("UTF-8", "EUC-JP"),
+            ErrorCode::UNSUPPORTED_ENCODING,
+        ),
+        (ok[..ok.len() / 2].to_owned(), ErrorCode::TRUNCATED),
+        (String::new(), ErrorCode::TRUNCATED),
+        (
+            ok.replace(
+                "</MessageHeader>",
+                "<CharacterCodeIdentifier>1</CharacterCodeIdentifier></MessageHeader>",
+            ),
+            ErrorCode::INVALID_VALUE,
+        ),
+        (
+            ok.replace("<MedicalInstitutionCode>", "<MedicalInstitutionCode>9"),
+            ErrorCode::INVALID_VALUE,
+        ),
+        (
+            ok.replace("<MessageBody>", "<MessageBody><X>"),
+            ErrorCode::MALFORMED,
+        ),
+    ];
+    for (i, (text, code)) in cases.iter().enumerate() {
+        let e = err(text);
+        assert_eq!(e.code(), *code, "case {i}: {e}");
+        assert!(!e.message_ja().is_empty());
+    }
+    // The element named in the error is the one at fault.
+    let e = err(&ok.replace(insurer8().as_str(), &bad_insurer()));
+    assert!(
+        matches!(
+            e,
+            OqsError::InvalidValue {
+                element: "InsurerNumber",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.message_ja().contains("InsurerNumber"));
+    assert_eq!(
+        err(&ok.replace("<Birthdate>19800102</Birthdate>", "<Birthdate/>")),
+        OqsError::MissingElement("Birthdate")
+    );
+}
+
+#[test]
+fn bytes_not_valid_in_the_declared_encoding_are_refused() {
+    let ins = insurer8().to_string();
+    // Shift_JIS bytes declared as UTF-8.
+    let mislabelled = sjis(&single_request_text("UTF-8", &ins, "記号"));
+    assert_eq!(
+        single(&mislabelled).unwrap_err().code(),
+        ErrorCode::ENCODING
+    );
+    // A lead byte without its trail byte in Shift_JIS.
+    let mut broken = sjis(&single_request_text("Shift_JIS", &ins, "X"));
+    let at = broken.iter().position(|&b| b == b'X').unwrap();
+    broken[at] = 0x81;
+    broken.insert(at + 1, b'<');
+    broken.remove(at + 2);
+    assert!(matches!(
+        single(&broken).unwrap_err(),
+        OqsError::Encoding {
+            encoding: "Shift_JIS",
+            ..
+        }
+    ));
+    // UTF-16 and a BOM that contradicts the declaration.
+    assert_eq!(
+        single(b"\xFF\xFE<\0?\0").unwrap_err().code(),
+        ErrorCode::UNSUPPORTED_ENCODING
+    );
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(&sjis(&single_request_text("Shift_JIS", &ins, "X")));
+    assert_eq!(single(&bom).unwrap_err().code(), ErrorCode::ENCODING);
+}
+
+#[test]
+fn every_truncation_of_a_request_is_an_error() {
+    let full = sjis(&single_request_text(
+        "Shift_JIS",
+        insurer8().as_str(),
+        "記号",
+    ));
+    let end = full.len() - "</XmlMsg>\n".len();
+    for cut in 0..end {
+        assert!(single(&full[..cut]).is_err(), "cut at {cut}");
+    }
+    assert!(single(&full).is_ok());
+}
+
+fn bulk_text(infos: usize, wrapped: bool) -> String {
+    let one = format!(
+        "<QualificationConfirmSearchInfo><InsurerNumber>{}</InsurerNumber>\
+         <InsuredIdentificationNumber>{{n}}</InsuredIdentificationNumber>\
+         <Birthdate>19700101</Birthdate></QualificationConfirmSearchInfo>",
+        insurer8()
+    );
+    let list: String = (0..infos)
+        .map(|n| one.replace("{n}", &format!("{}", 100 + n)))
+        .collect();
+    let list = if wrapped {
+        format!("<QualificationConfirmSearchInfoList>{list}</QualificationConfirmSearchInfoList>")
+    } else {
+        list
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader>\
+         <QualificationConfirmationDate>20250602</QualificationConfirmationDate>\
+         <MedicalInstitutionCode>{}</MedicalInstitutionCode></MessageHeader>\
+         <MessageBody>{list}</MessageBody></XmlMsg>",
+        institution()
+    )
+}
+
+#[test]
+fn bulk_requests_and_the_fetch_by_reception_number() {
+    for wrapped in [false, true] {
+        let r = parse_request(MessageKind::BulkSubmit, bulk_text(3, wrapped).as_bytes()).unwrap();
+        let Request::BulkSubmit(b) = r.request else {
+            panic!()
+        };
+        let numbers: Vec<&str> = b.queries.iter().map(|q| q.number.as_str()).collect();
+        assert_eq!(numbers, ["100", "101", "102"]);
+        assert_eq!(r.header.file_id, None);
+    }
+    assert_eq!(
+        parse_request(MessageKind::BulkSubmit, bulk_text(0, false).as_bytes()).unwrap_err(),
+        OqsError::MissingElement("QualificationConfirmSearchInfo")
+    );
+    let fetch = bulk_text(0, false).replace(
+        "<MessageBody>",
+        "<MessageBody><ReceptionNumber>R-20250602-0001</ReceptionNumber>",
+    );
+    let Request::BulkFetch(f) = parse_request(MessageKind::BulkFetch, fetch.as_bytes())
+        .unwrap()
+        .request
+    else {
+        panic!()
+    };
+    assert_eq!(f.reception_number, "R-20250602-0001");
+    let bad = fetch.replace("R-20250602-0001", "R 1");
+    assert_eq!(
+        parse_request(MessageKind::BulkFetch, bad.as_bytes())
+            .unwrap_err()
+            .code(),
+        ErrorCode::INVALID_VALUE
+    );
+}
+
+#[test]
+fn reference_number_registration() {
+    let base = single_request_text("UTF-8", insurer8().as_str(), "A");
+    let with = |n: &str| {
+        base.replace(
+            "</QualificationConfirmSearchInfo>",
+            &format!("</QualificationConfirmSearchInfo><ReferenceNumber>{n}</ReferenceNumber>"),
+        )
+    };
+    let id50 = "患".repeat(50);
+    let r = parse_request(MessageKind::RegisterReference, with(&id50).as_bytes()).unwrap();
+    let Request::RegisterReference(reg) = r.request else {
+        panic!()
+    };
+    assert_eq!(reg.reference_number, id50);
+    assert_eq!(reg.query.number.as_str(), "1234567");
+    let long = parse_request(
+        MessageKind::RegisterReference,
+        with(&"9".repeat(51)).as_bytes(),
+    );
+    assert_eq!(long.unwrap_err().code(), ErrorCode::INVALID_VALUE);
+    assert_eq!(
+        parse_request(MessageKind::RegisterReference, base.as_bytes()).unwrap_err(),
+        OqsError::MissingElement("ReferenceNumber")
+    );
+}
+
+#[test]
+fn file_names() {
+    assert_eq!(
+        response_file_name("OQSsiquc01req_20250602-0001.xml").unwrap(),
+        "OQSsiquc01res_20250602-0001.xml"
+    );
+    assert_eq!(
+        MessageKind::from_request_file_name("OQSmuquc02req_9.xml").unwrap(),
+        MessageKind::BulkFetch
+    );
+    for bad in [
+        "OQSsiquc01res_1.xml",
+        "OQSsiquc01req_.xml",
+        "x.xml",
+        "OQSsiimm01req_../a.txt",
+    ] {
+        assert_eq!(
+            response_file_name(bad).unwrap_err().code(),
+            ErrorCode::FILE_NAME,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        face_file_name("reader01", t("20250602093005")).unwrap(),
+        "OQSsiquc01res_face_reader01_20250602093005.xml"
+    );
+    assert!(face_file_name("../x", t("20250602093005")).is_err());
+}
+
+#[path = "tests_response.rs"]
+mod response;
