@@ -88,6 +88,13 @@ pub const MEDICATION_CONSENT: ConsentNames = ConsentNames {
     time: "PharmacistsInfoConsTime",
     available: "PharmacistsInfoAvailableTime",
 };
+/// The medication consent as another public client writes it (`PharmaceuticalInfo…`);
+/// accepted when reading, never written.
+pub const MEDICATION_CONSENT_ALIAS: ConsentNames = ConsentNames {
+    flag: "PharmaceuticalInfoConsFlg",
+    time: "PharmaceuticalInfoConsTime",
+    available: "PharmaceuticalInfoAvailableTime",
+};
 pub const DIAGNOSES_CONSENT: ConsentNames = ConsentNames {
     flag: "DiagnosisInfoConsFlg",
     time: "DiagnosisInfoConsTime",

@@ -23,7 +23,9 @@ pub const MAX_BULK: usize = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestHeader {
     /// QualificationConfirmationDate: the date the qualification is checked for.
-    pub confirmation_date: NaiveDate,
+    /// Required in `OQSsiquc01` and `OQSsiimm01`; bulk requests may leave it out (public
+    /// clients write only `MedicalInstitutionCode` in the header of a bulk fetch).
+    pub confirmation_date: Option<NaiveDate>,
     /// MedicalInstitutionCode (10 digits).
     pub institution: InstitutionCode,
     /// ArbitraryFileIdentifier: the EMR's own id, echoed in the response.
@@ -88,6 +90,14 @@ pub struct ParsedRequest {
 pub fn parse_request(kind: MessageKind, bytes: &[u8]) -> Result<ParsedRequest, OqsError> {
     let (charset, root) = read_root(bytes)?;
     let header = parse_header(&root, charset)?;
+    if header.confirmation_date.is_none()
+        && matches!(
+            kind,
+            MessageKind::SingleCheck | MessageKind::RegisterReference
+        )
+    {
+        return Err(OqsError::MissingElement(QUALIFICATION_CONFIRMATION_DATE));
+    }
     let body = root.require(MESSAGE_BODY)?;
     let request = match kind {
         MessageKind::SingleCheck => Request::Single(SingleRequest {
@@ -186,7 +196,12 @@ fn parse_header(root: &Element, charset: Charset) -> Result<RequestHeader, OqsEr
         }
     }
     Ok(RequestHeader {
-        confirmation_date: date(h, QUALIFICATION_CONFIRMATION_DATE)?,
+        confirmation_date: h
+            .opt_text(QUALIFICATION_CONFIRMATION_DATE)?
+            .map(|s| {
+                parse_yyyymmdd(s).map_err(|e| OqsError::invalid(QUALIFICATION_CONFIRMATION_DATE, e))
+            })
+            .transpose()?,
         institution: InstitutionCode::parse(h.text_of(MEDICAL_INSTITUTION_CODE)?)
             .map_err(|e| OqsError::invalid(MEDICAL_INSTITUTION_CODE, e))?,
         file_id: h

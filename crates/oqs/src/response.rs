@@ -139,7 +139,7 @@ fn normal_header(
 ) -> ResponseHeader {
     ResponseHeader {
         processed_at,
-        confirmation_date: req.confirmation_date,
+        confirmation_date: req.confirmation_date.unwrap_or(processed_at.date()),
         institution: Some(req.institution),
         file_id: req.file_id.clone(),
         reference,
@@ -194,7 +194,7 @@ pub fn face_result(
     charset: Charset,
 ) -> Result<Vec<u8>, OqsError> {
     let req = RequestHeader {
-        confirmation_date: result.as_of,
+        confirmation_date: Some(result.as_of),
         institution,
         file_id: None,
     };
@@ -266,7 +266,9 @@ pub fn error_response(
     let response = ParsedResponse {
         header: ResponseHeader {
             processed_at,
-            confirmation_date: req.map_or(processed_at.date(), |r| r.confirmation_date),
+            confirmation_date: req
+                .and_then(|r| r.confirmation_date)
+                .unwrap_or(processed_at.date()),
             institution: req.map(|r| r.institution),
             file_id: req.and_then(|r| r.file_id.clone()),
             reference: ReferenceClassification::InsuranceData,

@@ -81,7 +81,7 @@ fn single_request_reads_the_same_in_both_encodings() {
     assert_eq!(b.charset, Charset::ShiftJis);
     assert_eq!(a.header, b.header);
     assert_eq!(a.request, b.request);
-    assert_eq!(a.header.confirmation_date, d("20250602"));
+    assert_eq!(a.header.confirmation_date, Some(d("20250602")));
     assert_eq!(a.header.institution, institution());
     assert_eq!(a.header.file_id.as_deref(), Some("受付-0001"));
     let Request::Single(s) = a.request else {
@@ -377,3 +377,26 @@ fn file_names() {
 
 #[path = "tests_response.rs"]
 mod response;
+
+#[test]
+fn a_bulk_header_may_omit_the_confirmation_date_a_single_one_may_not() {
+    let text = bulk_text(0, false)
+        .replace(
+            "<QualificationConfirmationDate>20250602</QualificationConfirmationDate>",
+            "",
+        )
+        .replace(
+            "<MessageBody>",
+            "<MessageBody><ReceptionNumber>42</ReceptionNumber>",
+        );
+    let r = parse_request(MessageKind::BulkFetch, text.as_bytes()).unwrap();
+    assert_eq!(r.header.confirmation_date, None);
+    let single_text = single_request_text("UTF-8", insurer8().as_str(), "A").replace(
+        "<QualificationConfirmationDate>20250602</QualificationConfirmationDate>",
+        "",
+    );
+    assert_eq!(
+        err(&single_text),
+        OqsError::MissingElement("QualificationConfirmationDate")
+    );
+}

@@ -92,7 +92,7 @@ fn result_of(records: Vec<Qualification>) -> EligibilityResult {
 
 fn req_header() -> RequestHeader {
     RequestHeader {
-        confirmation_date: d("20250602"),
+        confirmation_date: Some(d("20250602")),
         institution: institution(),
         file_id: Some("受付-0001".into()),
     }
@@ -490,4 +490,15 @@ proptest! {
         let back = parse_response(&eligibility_response(&req_header(), &result, cs).unwrap()).unwrap();
         prop_assert_eq!(&back.body.records[0].address, &q.address);
     }
+}
+
+#[test]
+fn medication_consent_is_read_under_either_public_name() {
+    let result = result_of(vec![person("診療\u{3000}太郎", "ｼﾝﾘｮｳ ﾀﾛｳ")]);
+    let text =
+        String::from_utf8(eligibility_response(&req_header(), &result, Charset::Utf8).unwrap())
+            .unwrap()
+            .replace("PharmacistsInfo", "PharmaceuticalInfo");
+    let back = parse_response(text.as_bytes()).unwrap();
+    assert_eq!(back.body.records[0].consents, result.records[0].consents);
 }

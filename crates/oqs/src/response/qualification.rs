@@ -190,7 +190,11 @@ pub(super) fn read(e: &Element) -> Result<Qualification, OqsError> {
         None => Vec::new(),
     };
     let mut consents = Vec::new();
-    for (kind, names) in &CONSENT_ELEMENTS {
+    let alias = (ConsentKind::Medication, MEDICATION_CONSENT_ALIAS);
+    for (kind, names) in CONSENT_ELEMENTS.iter().chain([&alias]) {
+        if consents.iter().any(|c: &ConsentState| c.kind == *kind) {
+            continue;
+        }
         if let Some(flag) = opt_code(e, names.flag, ConsentFlag::parse)? {
             consents.push(ConsentState {
                 kind: *kind,
@@ -200,6 +204,7 @@ pub(super) fn read(e: &Element) -> Result<Qualification, OqsError> {
             });
         }
     }
+    consents.sort_by_key(|c| CONSENT_ELEMENTS.iter().position(|(k, _)| *k == c.kind));
     Ok(Qualification {
         card_classification: required(
             e,
