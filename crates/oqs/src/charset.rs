@@ -261,7 +261,10 @@ mod tests {
     fn which_shift_jis_this_is() {
         // NEC special characters and IBM extensions: present in Windows-31J only.
         assert_eq!(sjis_bytes('①').as_deref(), Some(&[0x87, 0x40][..]));
-        assert!(sjis_bytes('髙').is_some());
+        // 髙 is written with its IBM-extension code; the NEC-selected duplicate reads the same.
+        assert_eq!(sjis_bytes('\u{9AD9}').as_deref(), Some(&[0xFB, 0xFC][..]));
+        assert_eq!(SHIFT_JIS.decode(&[0xEE, 0xE0]).0, "\u{9AD9}");
+        assert_eq!(sjis_bytes('高').as_deref(), Some(&[0x8D, 0x82][..]));
         assert!(sjis_bytes('﨑').is_some());
         assert!(sjis_bytes('𠮷').is_none());
         // One-way mappings of the encoder are not used.

@@ -502,3 +502,45 @@ fn medication_consent_is_read_under_either_public_name() {
     let back = parse_response(text.as_bytes()).unwrap();
     assert_eq!(back.body.records[0].consents, result.records[0].consents);
 }
+
+/// The result shown in `docs/emr-interface.md`.
+fn documented_result() -> EligibilityResult {
+    let mut q = person("髙橋\u{3000}一郎", "ﾀｶﾊｼ ｲﾁﾛｳ");
+    q.consents.truncate(2);
+    q.specific_diseases.clear();
+    q.address = "東京都杉並区阿佐谷南１－１５－１".into();
+    result_of(vec![q])
+}
+
+/// The ```xml blocks of the vendor's guide, in order.
+fn documented_samples() -> Vec<String> {
+    let doc = include_str!("../../../docs/emr-interface.md");
+    doc.split("```xml\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap().to_owned())
+        .collect()
+}
+
+/// The samples in the guide are what this crate reads and writes today.
+#[test]
+fn the_guide_shows_the_current_messages() {
+    let samples = documented_samples();
+    assert_eq!(samples.len(), 5);
+    // Requests: UTF-8 as is, Shift_JIS as its text encoded.
+    let a = single(samples[0].as_bytes()).unwrap();
+    let b = single(&sjis(&samples[1])).unwrap();
+    assert_eq!((a.charset, b.charset), (Charset::Utf8, Charset::ShiftJis));
+    assert_eq!(a.request, b.request);
+    let result = documented_result();
+    let utf8 = eligibility_response(&a.header, &result, a.charset).unwrap();
+    assert_eq!(String::from_utf8(utf8).unwrap(), samples[2]);
+    let shift_jis = eligibility_response(&b.header, &result, b.charset).unwrap();
+    assert_eq!(SHIFT_JIS.decode(&shift_jis).0, samples[3]);
+    let error = error_response(
+        Some(&a.header),
+        &OqsError::MissingElement("Birthdate"),
+        t("20250602093005"),
+        Charset::Utf8,
+    );
+    assert_eq!(String::from_utf8(error).unwrap(), samples[4]);
+}
