@@ -236,7 +236,8 @@ pub fn to_fullwidth_katakana(s: &str) -> String {
 }
 
 /// Encodes a finished document. Every character was made encodable when the document
-/// was written (see [`crate::xml::Writer`]), so an unmappable one here is an error.
+/// was written (the writer turns the others into character references), so an
+/// unmappable one here is an error.
 pub fn encode(text: &str, cs: Charset) -> Result<Vec<u8>, OqsError> {
     match cs {
         CharacterCodeIdentifier::Utf8 => Ok(text.as_bytes().to_vec()),

@@ -27,7 +27,7 @@ pub use request::{
 };
 pub use response::{
     ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response, eligibility_response,
-    error_response, face_result, parse_response, registration_response,
+    error_response, face_result, parse_response, registration_response, write_response,
 };
 
 /// The largest request file read (a bulk request of a few thousand patients fits).

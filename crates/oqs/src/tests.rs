@@ -400,3 +400,17 @@ fn a_bulk_header_may_omit_the_confirmation_date_a_single_one_may_not() {
         OqsError::MissingElement("QualificationConfirmationDate")
     );
 }
+
+#[test]
+fn characters_beyond_shift_jis_arrive_as_references_and_extensions_as_bytes() {
+    // 髙 is a Windows-31J extension (bytes); 𠮷 has no code (a character reference).
+    let text = single_request_text("Shift_JIS", insurer8().as_str(), "髙&#x20BB7;&amp;1");
+    let Request::Single(s) = single(&sjis(&text)).unwrap().request else {
+        panic!()
+    };
+    assert_eq!(s.query.symbol.unwrap().as_str(), "髙𠮷&1");
+    for bad in ["&#0;", "&#xD800;", "&#x110000;", "&#xZZ;"] {
+        let text = single_request_text("UTF-8", insurer8().as_str(), bad);
+        assert_eq!(err(&text).code(), ErrorCode::MALFORMED, "{bad}");
+    }
+}
