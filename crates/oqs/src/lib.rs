@@ -22,8 +22,9 @@ pub use charset::{Charset, SUBSTITUTES};
 pub use error::{ErrorCode, OqsError};
 pub use files::{MessageKind, face_file_name, response_file_name};
 pub use request::{
-    BulkFetchRequest, BulkSubmitRequest, ParsedRequest, ReferenceRegistration, Request,
-    RequestHeader, SingleRequest, parse_request, salvage_header,
+    BulkFetchRequest, BulkSubmitRequest, MAX_BULK, MAX_FILE_IDENTIFIER, MAX_REFERENCE_NUMBER,
+    ParsedRequest, ReferenceRegistration, Request, RequestHeader, SingleRequest, parse_request,
+    salvage_header,
 };
 pub use response::{
     ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response, eligibility_response,
