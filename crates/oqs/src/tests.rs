@@ -208,6 +208,15 @@ fn every_request_fault_is_a_typed_error_with_its_code() {
         "{e}"
     );
     assert!(e.message_ja().contains("InsurerNumber"));
+    // A 医療機関コード with a wrong check digit.
+    let code = institution().to_string();
+    let last = code.as_bytes()[9] - b'0';
+    let bad_code = format!("{}{}", &code[..9], (last + 1) % 10);
+    let e = err(&ok.replace(&code, &bad_code));
+    assert!(
+        matches!(e, OqsError::InvalidValue { element: "MedicalInstitutionCode", ref detail } if detail.contains("check digit")),
+        "{e}"
+    );
     assert_eq!(
         err(&ok.replace("<Birthdate>19800102</Birthdate>", "<Birthdate/>")),
         OqsError::MissingElement("Birthdate")
