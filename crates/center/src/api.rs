@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(institution_router())
         .merge(crate::card::router())
         .merge(crate::history::router())
+        .merge(crate::crl::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

@@ -58,7 +58,7 @@ pub(crate) fn terminal(
     identity: Option<Extension<ClientIdentity>>,
 ) -> Result<InstitutionCode, ApiError> {
     match identity.map(|Extension(i)| i) {
-        None => Err(ApiError::ClientCertificateRequired),
+        None | Some(ClientIdentity::Anonymous) => Err(ApiError::ClientCertificateRequired),
         Some(ClientIdentity::Refused(why)) => Err(ApiError::TerminalRefused(why)),
         Some(ClientIdentity::Terminal {
             institution, cert, ..

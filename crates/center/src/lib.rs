@@ -10,6 +10,7 @@
 mod api;
 mod card;
 mod challenge;
+mod crl;
 mod eligibility;
 mod error;
 mod history;
@@ -50,12 +51,15 @@ struct Inner {
 pub struct CardSecurity {
     pub trust: onshi_pki::TrustStore,
     pub challenges: challenge::Challenges,
+    /// J-LIS's CAs, for signing the CRLs the center publishes.
+    jlis: std::sync::Mutex<onshi_pki::Jlis>,
+    crls: std::sync::Mutex<crl::CrlCache>,
 }
 
 impl CardSecurity {
     /// Trusts J-LIS's CAs from its state directory and takes (creating on first use) the
     /// challenge key from the database.
-    pub async fn load(jlis: &onshi_pki::Jlis, store: &Store) -> Result<Self, ApiError> {
+    pub async fn load(jlis: onshi_pki::Jlis, store: &Store) -> Result<Self, ApiError> {
         let trust = jlis
             .trust_store(onshi_pki::TrustPolicy::default())
             .map_err(|e| ApiError::Internal(format!("J-LIS trust anchors: {e}")))?;
@@ -70,6 +74,8 @@ impl CardSecurity {
         Ok(Self {
             trust,
             challenges: challenge::Challenges::new(&secret),
+            jlis: std::sync::Mutex::new(jlis),
+            crls: std::sync::Mutex::new(Default::default()),
         })
     }
 }

@@ -31,6 +31,9 @@ pub enum ClientIdentity {
         /// revocation takes effect on open connections too.
         cert: Arc<Vec<u8>>,
     },
+    /// A TLS client without a certificate: it may fetch public documents (CRLs, the
+    /// OpenAPI document) but not use a terminal route.
+    Anonymous,
     /// A TLS client whose certificate the center does not accept (the reason is logged).
     Refused(String),
 }
@@ -49,6 +52,9 @@ pub fn server_config(
         Arc::new(roots),
         provider.clone(),
     )
+    // Clients without a certificate may connect, for the public documents (CRLs); every
+    // terminal route refuses them.
+    .allow_unauthenticated()
     .build()
     .map_err(|e| rustls::Error::General(e.to_string()))?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -68,7 +74,7 @@ pub fn server_config(
 /// Establishes who is on the other end of a handshake.
 async fn identify(state: &AppState, peer: Option<&CertificateDer<'_>>) -> ClientIdentity {
     let Some(der) = peer else {
-        return ClientIdentity::Refused("no client certificate".into());
+        return ClientIdentity::Anonymous;
     };
     let Some(card) = state.card() else {
         return ClientIdentity::Refused("the center runs without its PKI".into());

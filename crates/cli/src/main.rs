@@ -40,6 +40,8 @@ enum Command {
     },
     /// Enrol a clinic terminal: a TLS client certificate from the institution CA.
     TerminalEnroll(registry::EnrollArgs),
+    /// Revoke a clinic terminal's certificate.
+    TerminalRevoke(registry::TerminalRevokeArgs),
     /// Issue, inspect, reset and attach virtual My Number Cards.
     Card {
         #[command(subcommand)]
@@ -73,6 +75,7 @@ fn main() -> Result<()> {
         // Card operations block on the card file and the vpcd socket; no runtime needed.
         Command::Card { cmd } => card_cmd::run(cmd),
         Command::TerminalEnroll(a) => registry::enroll(a),
+        Command::TerminalRevoke(a) => registry::revoke_terminal(a),
         Command::Terminal { cmd } => terminal_cmd::run(cmd),
         Command::Bench { cmd } => runtime()?.block_on(bench::run(cmd)),
     }

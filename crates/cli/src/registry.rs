@@ -230,3 +230,38 @@ fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     o.open(path)?.write_all(bytes)?;
     Ok(())
 }
+
+/// `onshi terminal-revoke`: the center stops accepting a terminal's certificate.
+#[derive(Debug, clap::Args)]
+pub struct TerminalRevokeArgs {
+    /// The center's database.
+    #[arg(long, env = "ONSHI_DATABASE_URL")]
+    pub database_url: String,
+    /// 医療機関コード.
+    #[arg(long)]
+    pub institution: String,
+    /// The terminal's id within the institution.
+    #[arg(long)]
+    pub terminal_id: String,
+}
+
+pub fn revoke_terminal(args: TerminalRevokeArgs) -> Result<()> {
+    let code = InstitutionCode::parse(&args.institution)
+        .map_err(|e| anyhow::anyhow!("--institution: {e}"))?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let store = rt.block_on(Store::connect(&args.database_url))?;
+    let n = rt.block_on(store.revoke_terminal(&code, &args.terminal_id, Utc::now().naive_utc()))?;
+    if n == 0 {
+        bail!(
+            "no enrolled, unrevoked terminal {code}/{}",
+            args.terminal_id
+        );
+    }
+    println!(
+        "revoked terminal {code}/{} ({n} certificate(s)); centers apply it within seconds",
+        args.terminal_id
+    );
+    Ok(())
+}

@@ -111,7 +111,7 @@ async fn tls_state(
     let ca = jlis.ca(onshi_pki::CaKind::Institution).cert_der().to_vec();
     let tls = onshi_center::server_config(&server.cert.der, server.key.pkcs8_der(), &ca)
         .context("TLS configuration")?;
-    let security = onshi_center::CardSecurity::load(&jlis, store)
+    let security = onshi_center::CardSecurity::load(jlis, store)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let state = AppState::with_card(store.clone(), security);

@@ -417,19 +417,116 @@ async fn exercise(url: String) {
         "{v}"
     );
 
-    // Without a client certificate there is no connection at all.
-    let plain = reqwest::Client::builder()
+    // The CRL of the user-authentication CA, published by the center to anyone, lists
+    // the revoked card; the verifier and OpenSSL both read it.
+    let anonymous = reqwest::Client::builder()
         .tls_danger_accept_invalid_certs(true)
+        .timeout(std::time::Duration::from_secs(20))
         .build()
         .unwrap();
-    assert!(
-        plain
-            .post(format!("{base}/v1/card/challenge"))
-            .json(&json!({}))
-            .send()
-            .await
-            .is_err()
+    let r = anonymous
+        .get(format!("{base}/crl/auth.crl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pkix-crl");
+    let crl = r.bytes().await.unwrap().to_vec();
+    let parsed = onshi_pki::parse_crl(&crl).unwrap();
+    let revoked_serial = {
+        let jlis =
+            onshi_pki::Jlis::load_or_create(data.join("jlis"), chrono::Utc::now(), None).unwrap();
+        let trust = jlis.trust_store(onshi_pki::TrustPolicy::default()).unwrap();
+        let der = CardFile::load(&data.join("a.card")).unwrap().jpki.auth_cert;
+        let serial = trust.verify(&der, chrono::Utc::now()).unwrap().serial();
+        assert_eq!(trust.load_crl(&crl).unwrap(), 1, "one revocation loaded");
+        assert!(matches!(
+            trust.verify(&der, chrono::Utc::now()),
+            Err(onshi_pki::PkiError::Revoked { .. })
+        ));
+        serial
+    };
+    assert_eq!(parsed.entries.len(), 1);
+    assert_eq!(parsed.entries[0].serial, revoked_serial);
+    std::fs::write(data.join("auth.crl"), &crl).unwrap();
+    let text = std::process::Command::new("openssl")
+        .args(["crl", "-inform", "DER", "-noout", "-text", "-in"])
+        .arg(data.join("auth.crl"))
+        .output()
+        .unwrap();
+    assert!(text.status.success());
+    let listed: Vec<String> = String::from_utf8_lossy(&text.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Serial Number:"))
+        .map(|h| h.trim().trim_start_matches('0').to_uppercase())
+        .collect();
+    assert_eq!(
+        listed,
+        [revoked_serial
+            .to_hex()
+            .trim_start_matches('0')
+            .to_uppercase()],
+        "OpenSSL lists the revoked serial"
     );
+    let r = anonymous
+        .get(format!("{base}/crl/nope.crl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+
+    // Without a client certificate a TLS client may read public documents only.
+    let r = anonymous
+        .post(format!("{base}/v1/card/challenge"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "client_certificate_required"
+    );
+
+    // A revoked terminal is refused, on open connections too, once the center reloads
+    // revocations (every 2 s).
+    run(&[
+        "terminal-revoke",
+        "--database-url",
+        &url,
+        "--institution",
+        &inst_b,
+        "--terminal-id",
+        "T01",
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (s, v) = b.post("/v1/card/challenge", json!({})).await;
+        if s == 403 {
+            assert_eq!(v["code"], "terminal_revoked", "{v}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revoked terminal is still accepted: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // A new connection from it is refused as well; the other terminal is unaffected.
+    let (s, v) = Terminal {
+        http: mtls_client(&dir_b),
+        base: base.clone(),
+        institution: inst_b.clone(),
+    }
+    .post("/v1/card/challenge", json!({}))
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("terminal_revoked")),
+        "{v}"
+    );
+    let (s, _) = a.post("/v1/card/challenge", json!({})).await;
+    assert_eq!(s, 200);
 }
 
 #[tokio::test]
