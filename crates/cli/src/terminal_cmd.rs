@@ -115,6 +115,8 @@ fn reception(a: ReceptionArgs) -> Result<()> {
     let credentials = TerminalCredentials::load(&a.cert)?;
     let institution = credentials.institution_code()?;
     let center = BlockingCenter::new(CenterClient::new(&a.center, &credentials)?)?;
+    // A second client plays the EMR that reads the consented history afterwards.
+    let emr = BlockingCenter::new(CenterClient::new(&a.center, &credentials)?)?;
     let key_path = a.card_data_key.clone().unwrap_or_else(|| {
         a.data_dir
             .join("jlis")
@@ -141,12 +143,12 @@ fn reception(a: ReceptionArgs) -> Result<()> {
     let script = script(&a)?;
     match (&a.reader, &a.card_file) {
         #[cfg(feature = "pcsc")]
-        (Some(name), _) => drive(reader, connect_reader(name)?, script, lang),
+        (Some(name), _) => drive(reader, &emr, connect_reader(name)?, script, lang),
         #[cfg(not(feature = "pcsc"))]
         (Some(_), _) => bail!(
             "this onshi was built without PC/SC: rebuild with `--features pcsc` to use --reader"
         ),
-        (None, Some(file)) => drive(reader, FileBackedCard::open(file)?, script, lang),
+        (None, Some(file)) => drive(reader, &emr, FileBackedCard::open(file)?, script, lang),
         (None, None) => bail!("give --reader or --card-file"),
     }
 }
@@ -201,8 +203,34 @@ fn message_json(m: &Message, lang: Lang) -> Value {
     json!({"id": m.id(), "text": m.text(lang)})
 }
 
+/// The consented history of a finished reception, fetched as the clinic's EMR would.
+fn fetch_history(
+    center: &BlockingCenter,
+    reception_id: &str,
+    consents: &[onshi_model::ConsentKind],
+) -> Result<serde_json::Value> {
+    use onshi_clinic::wire::HistoryKind;
+    use onshi_model::ConsentKind;
+    let mut out = serde_json::Map::new();
+    for k in consents {
+        let kind = match k {
+            ConsentKind::Medication => HistoryKind::Medications,
+            ConsentKind::Checkups => HistoryKind::Checkups,
+            ConsentKind::Diagnoses => HistoryKind::Diagnoses,
+            ConsentKind::Surgeries => HistoryKind::Surgeries,
+            ConsentKind::CostCeiling => continue,
+        };
+        let items = center
+            .block_on(center.client().history(reception_id, kind))
+            .with_context(|| format!("fetching {}", kind.segment()))?;
+        out.insert(kind.segment().to_owned(), serde_json::Value::Array(items));
+    }
+    Ok(serde_json::Value::Object(out))
+}
+
 fn drive<C: CardChannel>(
     reader: Reader<BlockingCenter>,
+    history: &BlockingCenter,
     card: C,
     script: Script,
     lang: Lang,
@@ -221,6 +249,7 @@ fn drive<C: CardChannel>(
             "consents": done.consents.iter().map(|k| consent_name(*k)).collect::<Vec<_>>(),
             "linked_on": done.linked_on,
             "notices": done.notices.iter().map(|m| message_json(m, lang)).collect::<Vec<_>>(),
+            "history": fetch_history(history, &done.check.reception_id, &done.consents)?,
             "result": done.check,
             "messages": shown,
         }),

@@ -113,6 +113,37 @@ fn text_of(v: &Value, id: &str) -> String {
         .to_owned()
 }
 
+/// The history the terminal fetched after the reception: exactly the consented kinds, each
+/// with every row of the person's synthetic history of the last three years.
+fn assert_history(w: &World, case: &Case, v: &Value, kinds: &[&str]) {
+    let h = w.n.household(case.household);
+    let p = h.persons.iter().find(|p| p.id == case.person_id).unwrap();
+    let expected = onshi_synth::history::person_history(&w.n, &h, p);
+    let got = v["history"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no history: {v:#}"));
+    let mut keys: Vec<&str> = got.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let mut want = kinds.to_vec();
+    want.sort_unstable();
+    assert_eq!(keys, want, "only the consented kinds are fetched");
+    for kind in kinds {
+        let n = match *kind {
+            "medications" => expected.medications.len(),
+            "checkups" => expected.checkups.len(),
+            "diagnoses" => expected.diagnoses.len(),
+            "surgeries" => expected.surgeries.len(),
+            other => panic!("unknown kind {other}"),
+        };
+        assert_eq!(
+            got[*kind].as_array().unwrap().len(),
+            n,
+            "{kind} of person {}",
+            p.id
+        );
+    }
+}
+
 /// The result's record against the synthetic record it came from.
 fn assert_record(w: &World, case: &Case, got: &Value) {
     let h = w.n.household(case.household);
@@ -235,7 +266,7 @@ async fn reception_across_processes() {
         PERSONS,
         SEED,
         NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap(),
-        false,
+        true,
     );
     let n = nation();
     let sc = find_scenarios(&n, n.household_count());
@@ -312,6 +343,7 @@ async fn reception_across_processes() {
     assert_record(&w, &linked, &r["records"][0]);
     assert_eq!(r["records"][0]["limit_consent"], "1");
     assert_eq!(flags(&r["records"][0]), ["1", "1", "0", "0", "1"]);
+    assert_history(&w, &linked, &v, &["medications", "checkups"]);
     let shown = ids(&v);
     for id in [
         "place_card",
@@ -375,6 +407,7 @@ async fn reception_across_processes() {
     assert_eq!(v["result"]["validity"], "1");
     assert_record(&w, &face_case, &v["result"]["records"][0]);
     assert_eq!(flags(&v["result"]["records"][0]), ["0", "0", "1", "1", "0"]);
+    assert_history(&w, &face_case, &v, &["diagnoses", "surgeries"]);
     assert!(ids(&v).contains(&"look_at_camera".to_owned()));
     expected_methods.push("2");
 
