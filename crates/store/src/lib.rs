@@ -26,7 +26,6 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use card::*;
 pub use error::StoreError;
-#[allow(unused_imports)]
 pub use history::*;
 pub use id::IdGenerator;
 pub use read::{CheckRow, InstitutionRow, RecordView, Table};
