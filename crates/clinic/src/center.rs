@@ -303,6 +303,25 @@ impl CenterClient {
         self.post("/v1/card/link", request).await
     }
 
+    /// `POST /v1/eligibility/insurance-data`: the qualification by the data of an
+    /// insurance card or 資格確認書, evaluated on `as_of` (the center's today when `None`).
+    /// Over mutual TLS `institution` must be the one named in the terminal certificate.
+    pub async fn check_insurance_data(
+        &self,
+        institution: &onshi_model::InstitutionCode,
+        query: &onshi_model::InsuranceDataQuery,
+        as_of: Option<chrono::NaiveDate>,
+    ) -> Result<onshi_model::EligibilityResult, CenterError> {
+        let body = InsuranceDataBody {
+            institution_code: institution.as_str(),
+            query,
+            as_of,
+        };
+        let answer: InsuranceDataAnswer =
+            self.post("/v1/eligibility/insurance-data", &body).await?;
+        Ok(answer.result)
+    }
+
     /// `GET /v1/receptions/{id}/{kind}`: the history the patient agreed to share.
     pub async fn history(
         &self,
@@ -350,6 +369,23 @@ impl CenterClient {
     }
 }
 
+/// The JSON body of `POST /v1/eligibility/insurance-data`.
+#[derive(serde::Serialize)]
+struct InsuranceDataBody<'a> {
+    institution_code: &'a str,
+    #[serde(flatten)]
+    query: &'a onshi_model::InsuranceDataQuery,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    as_of: Option<chrono::NaiveDate>,
+}
+
+/// The answer of `POST /v1/eligibility/insurance-data`: the check's id and the result.
+#[derive(serde::Deserialize)]
+struct InsuranceDataAnswer {
+    #[serde(flatten)]
+    result: onshi_model::EligibilityResult,
+}
+
 fn transport_error(e: reqwest::Error) -> CenterError {
     // Refused, reset, TLS failure and timeouts all mean: no answer from the center.
     if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() {
@@ -393,6 +429,18 @@ impl BlockingCenter {
     /// The async client.
     pub fn client(&self) -> &CenterClient {
         &self.client
+    }
+
+    /// `POST /v1/eligibility/insurance-data`, blocking (see
+    /// [`CenterClient::check_insurance_data`]).
+    pub fn check_insurance_data(
+        &self,
+        institution: &onshi_model::InstitutionCode,
+        query: &onshi_model::InsuranceDataQuery,
+        as_of: Option<chrono::NaiveDate>,
+    ) -> Result<onshi_model::EligibilityResult, CenterError> {
+        self.runtime
+            .block_on(self.client.check_insurance_data(institution, query, as_of))
     }
 
     /// Runs a future of the client to completion.

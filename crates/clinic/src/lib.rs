@@ -11,6 +11,7 @@
 //! nothing of a reception beyond what staff need when the center could not be reached.
 
 pub mod center;
+pub mod folder;
 pub mod message;
 pub mod reception;
 pub mod script;
@@ -19,6 +20,7 @@ pub mod wire;
 pub use center::{
     BlockingCenter, Center, CenterClient, CenterError, ProblemCode, SetupError, TerminalCredentials,
 };
+pub use folder::{Folder, FolderConfig, FolderError, InsuranceCenter};
 pub use message::{Lang, Message};
 pub use reception::{
     DEFAULT_FACE_ATTEMPTS, Done, ExpectCard, ExpectConsent, ExpectFace, ExpectIdentity,
