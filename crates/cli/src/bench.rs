@@ -913,13 +913,18 @@ fn print_report(r: &Value) {
         c["errors"]
     );
     println!(
-        "  latency ms      p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (n = {}, from the intended start)",
+        "  latency ms      p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (n = {}, from the {})",
         f(&l["p50"]),
         f(&l["p90"]),
         f(&l["p99"]),
         f(&l["p999"]),
         f(&l["max"]),
-        l["count"]
+        l["count"],
+        if r["mode"] == "open" {
+            "intended start"
+        } else {
+            "send"
+        }
     );
     if let Some(errors) = r["errors"].as_object()
         && !errors.is_empty()
