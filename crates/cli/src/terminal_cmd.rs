@@ -20,6 +20,22 @@ use serde_json::{Value, json};
 pub enum TerminalCommand {
     /// Run one scripted reception at the reader and print the result as JSON.
     Reception(Box<ReceptionArgs>),
+    /// Answer the EMR's request files: watch DIR/req, write DIR/res (until Ctrl-C).
+    Folder(FolderArgs),
+}
+
+/// Arguments of `onshi terminal folder`.
+#[derive(Debug, clap::Args)]
+pub struct FolderArgs {
+    /// The folder shared with the EMR; `req/`, `res/` and `face/` are created in it.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The center, `https://HOST:PORT`.
+    #[arg(long)]
+    center: String,
+    /// Enrolment directory: terminal.crt.pem, terminal.key.pem (PKCS#8), ca.pem.
+    #[arg(long)]
+    cert: PathBuf,
 }
 
 /// How the patient proves identity first.
@@ -108,7 +124,25 @@ pub struct ReceptionArgs {
 pub fn run(cmd: TerminalCommand) -> Result<()> {
     match cmd {
         TerminalCommand::Reception(args) => reception(*args),
+        TerminalCommand::Folder(args) => folder(args),
     }
+}
+
+fn folder(a: FolderArgs) -> Result<()> {
+    let credentials = TerminalCredentials::load(&a.cert)?;
+    let institution = credentials.institution_code()?;
+    let center = BlockingCenter::new(CenterClient::new(&a.center, &credentials)?)?;
+    let config = onshi_clinic::FolderConfig::new(&a.dir, institution);
+    let mut watcher = onshi_clinic::Folder::new(config, center)
+        .with_context(|| format!("folder {}", a.dir.display()))?;
+    // Ctrl-C ends the process: every response is written atomically and a request is
+    // moved only after its response, so an interrupted request is answered on restart.
+    watcher.run(|| {
+        use std::io::Write;
+        println!("onshi terminal watching {}", a.dir.display());
+        let _ = std::io::stdout().flush();
+    })?;
+    Ok(())
 }
 
 fn reception(a: ReceptionArgs) -> Result<()> {

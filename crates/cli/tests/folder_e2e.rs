@@ -1,0 +1,383 @@
+//! The folder interface end to end: `onshi serve --tls`, a terminal enrolled for one
+//! institution, `onshi terminal folder` watching a directory, and request files written
+//! as an EMR writes them (UTF-8 and Shift_JIS, directly or renamed into `req/`). Checks the
+//! answers, malformed files, a restart with a request waiting, and measures the time from
+//! a request written to its response present.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use common::*;
+use onshi_model::{CharacterCodeIdentifier, QualificationValidity, SegmentOfResult};
+use onshi_oqs::{ParsedResponse, parse_response};
+use onshi_synth::{Config, InsuredRecord, Nation, find_scenarios};
+
+const PERSONS: u64 = 3_000;
+const SEED: u64 = 11;
+const WAIT: Duration = Duration::from_secs(30);
+
+fn as_of() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 6, 2).unwrap()
+}
+
+/// `onshi terminal folder`, killed when dropped; its stderr goes to a log file.
+struct Watcher {
+    child: Child,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_watcher(dir: &Path, center: &str, cert: &Path, log: &Path) -> Watcher {
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "terminal",
+            "folder",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--center",
+            center,
+            "--cert",
+            cert.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .expect("onshi terminal folder");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("onshi terminal watching ") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("the watcher did not say it was watching");
+    Watcher { child }
+}
+
+/// A single eligibility request for `rec` and `birth`, in UTF-8 or Shift_JIS bytes.
+fn request(
+    institution: &str,
+    rec: &InsuredRecord,
+    birth: NaiveDate,
+    file_id: &str,
+    sjis: bool,
+) -> Vec<u8> {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"{}\"?>\r\n<XmlMsg>\r\n<MessageHeader>\
+         <QualificationConfirmationDate>{}</QualificationConfirmationDate>\
+         <MedicalInstitutionCode>{institution}</MedicalInstitutionCode>\
+         <ArbitraryFileIdentifier>{file_id}</ArbitraryFileIdentifier></MessageHeader>\r\n\
+         <MessageBody><QualificationConfirmSearchInfo>\
+         <InsurerNumber>{:>8}</InsurerNumber>{}\
+         <InsuredIdentificationNumber>{}</InsuredIdentificationNumber>\
+         <InsuredBranchNumber>{}</InsuredBranchNumber>\
+         <Birthdate>{}</Birthdate>\
+         <LimitApplicationCertificateRelatedConsFlg>1</LimitApplicationCertificateRelatedConsFlg>\
+         </QualificationConfirmSearchInfo></MessageBody>\r\n</XmlMsg>\r\n",
+        if sjis { "Shift_JIS" } else { "UTF-8" },
+        as_of().format("%Y%m%d"),
+        rec.insurer_number.as_str(),
+        rec.symbol.as_ref().map_or(String::new(), |s| format!(
+            "<InsuredCardSymbol>{}</InsuredCardSymbol>",
+            s.as_str()
+        )),
+        rec.number.as_str(),
+        rec.branch.as_str(),
+        birth.format("%Y%m%d"),
+    );
+    if sjis {
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&xml);
+        assert!(!unmappable, "request not encodable in Shift_JIS: {xml}");
+        bytes.into_owned()
+    } else {
+        xml.into_bytes()
+    }
+}
+
+/// Writes a request as an EMR does: directly, or to a hidden file renamed into place.
+fn drop_request(dir: &Path, name: &str, bytes: &[u8], rename: bool) {
+    let req = dir.join("req");
+    if rename {
+        let tmp = req.join(format!(".{name}.part"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, req.join(name)).unwrap();
+    } else {
+        std::fs::write(req.join(name), bytes).unwrap();
+    }
+}
+
+/// Waits (bounded) for `res/<name>` and reads it.
+fn wait_response(dir: &Path, name: &str) -> (Vec<u8>, ParsedResponse) {
+    let path = dir.join("res").join(name);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(bytes) = std::fs::read(&path) {
+            let parsed = parse_response(&bytes)
+                .unwrap_or_else(|e| panic!("{name}: {e}\n{}", String::from_utf8_lossy(&bytes)));
+            return (bytes, parsed);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no response {name} within {WAIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn wait_for(path: &Path) {
+    let deadline = Instant::now() + WAIT;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{} did not appear",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+#[test]
+fn folder_interface_answers_requests_over_mutual_tls() {
+    let data = tempdir("folder");
+    let url = onshi_store::testing::fresh_sqlite_url(&data);
+    let n = Nation::new(Config {
+        seed: SEED,
+        persons: PERSONS,
+        as_of: as_of(),
+    });
+    let sc = find_scenarios(&n, n.household_count());
+    seed(&url, PERSONS, SEED, as_of(), false);
+    let institution = n.institutions()[0].code.to_string();
+    let cert: PathBuf = data.join("terminal");
+    run(&[
+        "terminal-enroll",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--database-url",
+        &url,
+        "--institution",
+        &institution,
+        "--terminal-id",
+        "F01",
+        "--out",
+        cert.to_str().unwrap(),
+    ]);
+    let server = start(&[
+        "serve",
+        "--database-url",
+        &url,
+        "--listen",
+        "127.0.0.1:0",
+        "--tls",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let center = server
+        .base
+        .replace("https://", "https://localhost:")
+        .replacen("localhost:127.0.0.1:", "localhost:", 1);
+    let dir = data.join("emr");
+    let log = data.join("watcher.log");
+    let watcher = start_watcher(&dir, &center, &cert, &log);
+    for sub in ["req", "res", "face"] {
+        assert!(dir.join(sub).is_dir(), "{sub}/ created");
+    }
+
+    let case = sc.valid[0];
+    let h = n.household(case.household);
+    let rec = h.records.iter().find(|r| r.id == case.record_id).unwrap();
+    let person = h.persons.iter().find(|p| p.id == case.person_id).unwrap();
+    let lost_case = sc.lost_other[0];
+    let lh = n.household(lost_case.household);
+    let lost = lh
+        .records
+        .iter()
+        .find(|r| r.id == lost_case.record_id)
+        .unwrap();
+    let lost_person = lh
+        .persons
+        .iter()
+        .find(|p| p.id == lost_case.person_id)
+        .unwrap();
+
+    // 有効, UTF-8, written directly.
+    let bytes = request(&institution, rec, person.birth_date, "受付-0001", false);
+    drop_request(&dir, "OQSsiquc01req_0001.xml", &bytes, false);
+    let (_, r) = wait_response(&dir, "OQSsiquc01res_0001.xml");
+    assert_eq!(r.header.segment, SegmentOfResult::Normal, "{r:?}");
+    assert_eq!(r.header.charset, CharacterCodeIdentifier::Utf8);
+    assert_eq!(r.header.file_id.as_deref(), Some("受付-0001"));
+    assert_eq!(
+        r.header.institution.map(|c| c.to_string()),
+        Some(institution.clone())
+    );
+    assert_eq!(r.header.confirmation_date, as_of());
+    assert_eq!(r.body.validity, Some(QualificationValidity::Valid));
+    assert_eq!(r.body.records.len(), 1);
+    let q = &r.body.records[0];
+    assert_eq!(q.insurer_number, rec.insurer_number);
+    assert_eq!(q.number, rec.number);
+    assert_eq!(q.birth_date, person.birth_date);
+    assert_eq!(q.name, person.name.full());
+    wait_for(&dir.join("req/done/OQSsiquc01req_0001.xml"));
+    assert!(!dir.join("req/OQSsiquc01req_0001.xml").exists());
+
+    // 無効 (lost), Shift_JIS, renamed into req/.
+    let bytes = request(
+        &institution,
+        lost,
+        lost_person.birth_date,
+        "受付-0002",
+        true,
+    );
+    drop_request(&dir, "OQSsiquc01req_0002.xml", &bytes, true);
+    let (raw, r) = wait_response(&dir, "OQSsiquc01res_0002.xml");
+    assert!(
+        String::from_utf8_lossy(&raw[..60]).contains("Shift_JIS"),
+        "answered in the request's encoding"
+    );
+    assert_eq!(r.header.charset, CharacterCodeIdentifier::ShiftJis);
+    assert_eq!(r.header.segment, SegmentOfResult::Normal);
+    assert_eq!(r.header.file_id.as_deref(), Some("受付-0002"));
+    assert_eq!(r.body.validity, Some(QualificationValidity::Invalid));
+    let q = &r.body.records[0];
+    assert_eq!(q.number, lost.number);
+    assert_eq!(q.disqualification_date, lost.disqualification_date);
+    assert!(q.disqualification_date.is_some());
+
+    // Malformed: an error response, the file in req/error/, and the watcher goes on.
+    drop_request(
+        &dir,
+        "OQSsiquc01req_0003.xml",
+        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader></Oops></XmlMsg>",
+        false,
+    );
+    let (_, r) = wait_response(&dir, "OQSsiquc01res_0003.xml");
+    assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
+    assert!(
+        r.header.error.as_ref().is_some_and(|(c, _)| c == "E1003"),
+        "{r:?}"
+    );
+    wait_for(&dir.join("req/error/OQSsiquc01req_0003.xml"));
+    // Another kind: answered as not supported yet.
+    drop_request(
+        &dir,
+        "OQSmuquc02req_0004.xml",
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader>\
+             <MedicalInstitutionCode>{institution}</MedicalInstitutionCode></MessageHeader>\
+             <MessageBody><ReceptionNumber>R1</ReceptionNumber></MessageBody></XmlMsg>"
+        )
+        .as_bytes(),
+        false,
+    );
+    let (_, r) = wait_response(&dir, "OQSmuquc02res_0004.xml");
+    assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
+    assert!(
+        r.header
+            .error
+            .as_ref()
+            .is_some_and(|(_, m)| m.contains("OQSmuquc02"))
+    );
+    let bytes = request(&institution, rec, person.birth_date, "受付-0005", false);
+    drop_request(&dir, "OQSsiquc01req_0005.xml", &bytes, false);
+    let (_, r) = wait_response(&dir, "OQSsiquc01res_0005.xml");
+    assert_eq!(r.body.validity, Some(QualificationValidity::Valid));
+
+    // Latency: request written → response present, one request at a time.
+    let mut lat = Vec::new();
+    for i in 0..50 {
+        let (r, p) = if i % 2 == 0 {
+            (rec, person)
+        } else {
+            (lost, lost_person)
+        };
+        let name = format!("OQSsiquc01req_lat{i:03}.xml");
+        let bytes = request(&institution, r, p.birth_date, &format!("L{i}"), i % 3 == 0);
+        let t = Instant::now();
+        drop_request(&dir, &name, &bytes, i % 4 == 1);
+        let (_, resp) = wait_response(&dir, &format!("OQSsiquc01res_lat{i:03}.xml"));
+        lat.push(t.elapsed());
+        assert_eq!(resp.header.segment, SegmentOfResult::Normal);
+        assert_eq!(resp.header.file_id, Some(format!("L{i}")));
+    }
+    lat.sort();
+    println!(
+        "folder latency over {} requests: p50 {:.1} ms, p99 {:.1} ms",
+        lat.len(),
+        percentile(&lat, 0.50).as_secs_f64() * 1e3,
+        percentile(&lat, 0.99).as_secs_f64() * 1e3
+    );
+
+    // Restart: a request written while no watcher runs is answered exactly once.
+    drop(watcher);
+    let bytes = request(&institution, rec, person.birth_date, "受付-0006", true);
+    drop_request(&dir, "OQSsiquc01req_0006.xml", &bytes, false);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!dir.join("res/OQSsiquc01res_0006.xml").exists());
+    let watcher = start_watcher(&dir, &center, &cert, &log);
+    let (first, r) = wait_response(&dir, "OQSsiquc01res_0006.xml");
+    assert_eq!(r.body.validity, Some(QualificationValidity::Valid));
+    wait_for(&dir.join("req/done/OQSsiquc01req_0006.xml"));
+    drop(watcher);
+    // Started again with the same request waiting and its response present: moved to
+    // done/, not answered again.
+    drop_request(&dir, "OQSsiquc01req_0006.xml", &bytes, false);
+    let watcher = start_watcher(&dir, &center, &cert, &log);
+    let deadline = Instant::now() + WAIT;
+    while dir.join("req/OQSsiquc01req_0006.xml").exists() {
+        assert!(Instant::now() < deadline, "request left in req/");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(watcher);
+    assert_eq!(
+        std::fs::read(dir.join("res/OQSsiquc01res_0006.xml")).unwrap(),
+        first,
+        "the response is not rewritten"
+    );
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        log_text.matches("OQSsiquc01req_0006.xml: answered").count(),
+        1,
+        "{log_text}"
+    );
+    assert_eq!(
+        log_text
+            .matches("OQSsiquc01req_0006.xml: already answered")
+            .count(),
+        1,
+        "{log_text}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.join("res"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
