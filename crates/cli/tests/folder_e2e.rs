@@ -309,6 +309,25 @@ fn folder_interface_answers_requests_over_mutual_tls() {
     let (_, r) = wait_response(&dir, "OQSsiquc01res_0005.xml");
     assert_eq!(r.body.validity, Some(QualificationValidity::Valid));
 
+    // A writer that closes the file half-written and finishes it a moment later: the
+    // truncated read is retried, and the request is answered with the result.
+    let bytes = request(&institution, rec, person.birth_date, "受付-0007", false);
+    let (head, tail) = bytes.split_at(bytes.len() / 2);
+    let path = dir.join("req/OQSsiquc01req_0007.xml");
+    std::fs::write(&path, head).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(tail).unwrap();
+    }
+    let (_, r) = wait_response(&dir, "OQSsiquc01res_0007.xml");
+    assert_eq!(r.header.segment, SegmentOfResult::Normal, "{r:?}");
+    assert_eq!(r.body.validity, Some(QualificationValidity::Valid));
+
     // Latency: request written → response present, one request at a time.
     let mut lat = Vec::new();
     for i in 0..50 {
@@ -373,6 +392,37 @@ fn folder_interface_answers_requests_over_mutual_tls() {
         1,
         "{log_text}"
     );
+    // A center that cannot be reached: an error response asking to retry, and the
+    // watcher goes on.
+    let offline = data.join("emr-offline");
+    let _offline = start_watcher(
+        &offline,
+        "https://localhost:1",
+        &cert,
+        &data.join("off.log"),
+    );
+    for i in 0..2 {
+        let bytes = request(
+            &institution,
+            rec,
+            person.birth_date,
+            &format!("O{i}"),
+            false,
+        );
+        drop_request(
+            &offline,
+            &format!("OQSsiquc01req_off{i}.xml"),
+            &bytes,
+            false,
+        );
+        let (_, r) = wait_response(&offline, &format!("OQSsiquc01res_off{i}.xml"));
+        assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
+        let (code, message) = r.header.error.clone().unwrap();
+        assert_eq!(code, "E4001");
+        assert!(message.contains("再度照会"), "{message}");
+        assert_eq!(r.header.file_id, Some(format!("O{i}")));
+    }
+
     let leftovers: Vec<_> = std::fs::read_dir(dir.join("res"))
         .unwrap()
         .filter_map(|e| e.ok())
