@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
-use onshi_card::{CardFile, CardPins, IssueOptions, Person, Pin};
 use onshi_clinic::wire::{CardCheckRequest, Method, SignedAt, auth_message};
 use onshi_clinic::{CenterClient, CenterError, TerminalCredentials};
 use onshi_model::{ConsentKind, InstitutionCode, PersonalFamilyClassification};
@@ -609,32 +608,15 @@ fn prepare(
     bar.set_message("issuing cards");
     let mut cards = Vec::with_capacity(persons.len());
     for p in persons {
-        let photo = onshi_face::render_card_photo(p.face_seed as u64)
-            .encode(onshi_face::ImageFormat::Jpeg { quality: 75 })
-            .context("encoding the card photo")?;
-        let card: CardFile = onshi_card::issue_card(
+        let card = crate::registry::issue_and_register(
+            &rt,
+            &store,
             &mut jlis,
             card_data.as_ref(),
-            &Person {
-                name: p.name.full(),
-                name_kana: p.name.full_kana(),
-                address: p.address.clone(),
-                birth_date: p.birth_date,
-                sex: p.sex,
-                my_number: p.my_number.clone(),
-            },
-            &CardPins {
-                auth: Pin::from(BENCH_PIN),
-                sign: Some(Pin::upper("ONSHI2025")),
-                input_support: Pin::from(BENCH_PIN),
-            },
-            &IssueOptions {
-                issued_at: Utc::now(),
-                face_photo: photo,
-                security_code: None,
-            },
+            p,
+            BENCH_PIN,
+            "ONSHI2025",
         )?;
-        crate::registry::register(&rt, &store, &jlis, &card, p.id)?;
         let key = RsaKeyPair::from_pkcs8(card.jpki.auth_key_pkcs8.expose())?;
         cards.push(BenchCard {
             cert: card.jpki.auth_cert.clone(),

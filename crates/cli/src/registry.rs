@@ -60,33 +60,15 @@ pub fn issue_for(args: IssueForArgs) -> Result<()> {
         .with_context(|| format!("no person {} in the center", args.person))?;
     let (jlis_dir, mut jlis) = open_jlis(&args.data_dir)?;
     let key = onshi_card::card_data_key(&jlis_dir)?;
-    let photo = onshi_face::render_card_photo(p.face_seed as u64)
-        .encode(onshi_face::ImageFormat::Jpeg { quality: 75 })
-        .context("encoding the card photo")?;
-    let now = Utc::now();
-    let card = onshi_card::issue_card(
+    let card = issue_and_register(
+        &rt,
+        &store,
         &mut jlis,
         key.as_ref(),
-        &Person {
-            name: p.name.full(),
-            name_kana: p.name.full_kana(),
-            address: p.address.clone(),
-            birth_date: p.birth_date,
-            sex: p.sex,
-            my_number: p.my_number.clone(),
-        },
-        &CardPins {
-            auth: Pin::from(args.pin.as_str()),
-            sign: Some(Pin::upper(&args.sign_password)),
-            input_support: Pin::from(args.pin.as_str()),
-        },
-        &IssueOptions {
-            issued_at: now,
-            face_photo: photo,
-            security_code: None,
-        },
+        &p,
+        &args.pin,
+        &args.sign_password,
     )?;
-    register(&rt, &store, &jlis, &card, p.id)?;
     card.save(&args.out)?;
     println!(
         "issued card {} for person {} -> {}",
@@ -97,8 +79,48 @@ pub fn issue_for(args: IssueForArgs) -> Result<()> {
     Ok(())
 }
 
+/// Issues a card to a person of the center (their synthetic face as the photo, the same
+/// PIN for authentication and input support) and registers its certificate.
+pub(crate) fn issue_and_register(
+    rt: &tokio::runtime::Runtime,
+    store: &Store,
+    jlis: &mut Jlis,
+    card_data: &dyn onshi_pki::Signer,
+    p: &onshi_store::PersonRow,
+    pin: &str,
+    sign_password: &str,
+) -> Result<CardFile> {
+    let photo = onshi_face::render_card_photo(p.face_seed as u64)
+        .encode(onshi_face::ImageFormat::Jpeg { quality: 75 })
+        .context("encoding the card photo")?;
+    let card = onshi_card::issue_card(
+        jlis,
+        card_data,
+        &Person {
+            name: p.name.full(),
+            name_kana: p.name.full_kana(),
+            address: p.address.clone(),
+            birth_date: p.birth_date,
+            sex: p.sex,
+            my_number: p.my_number.clone(),
+        },
+        &CardPins {
+            auth: Pin::from(pin),
+            sign: Some(Pin::upper(sign_password)),
+            input_support: Pin::from(pin),
+        },
+        &IssueOptions {
+            issued_at: Utc::now(),
+            face_photo: photo,
+            security_code: None,
+        },
+    )?;
+    register(rt, store, jlis, &card, p.id)?;
+    Ok(card)
+}
+
 /// Registers a card's user-authentication certificate with the center.
-pub(crate) fn register(
+fn register(
     rt: &tokio::runtime::Runtime,
     store: &Store,
     jlis: &Jlis,
