@@ -22,7 +22,7 @@ use crate::{AppState, hex};
 
 /// How far the card's `signed_at` may be from the center's clock.
 const CLOCK_SKEW_SECS: i64 = 300;
-/// How long a consent lets the institution view the information (REFERENCE §4).
+/// How long a consent lets the institution view the information (docs/reference.md §4).
 const CONSENT_HOURS: i64 = 24;
 /// The lowest matcher threshold the center accepts in face evidence.
 const MIN_FACE_THRESHOLD: f32 = 0.5;

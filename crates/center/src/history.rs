@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::time::now_jst;
 use crate::tls::ClientIdentity;
 
-/// How far back the history goes (REFERENCE §4: three years of medication).
+/// How far back the history goes (docs/reference.md §4: three years of medication).
 const HISTORY_MONTHS: u32 = 36;
 
 pub(crate) fn router() -> Router<AppState> {

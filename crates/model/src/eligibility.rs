@@ -1,5 +1,5 @@
 //! The eligibility query and result: every field of the OQS `ResultOfQualificationConfirmation`
-//! (REFERENCE §5), typed.
+//! (docs/reference.md §5), typed.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};

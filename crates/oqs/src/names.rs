@@ -1,4 +1,4 @@
-//! Element names of the OQS messages, each written once (REFERENCE §5; the nested names of
+//! Element names of the OQS messages, each written once (docs/reference.md §5; the nested names of
 //! the 高齢受給者証, 限度額 and 特定疾病 blocks as public clinic clients read them).
 
 pub const XML_MSG: &str = "XmlMsg";

@@ -14,7 +14,7 @@ use crate::xml::{self, Element};
 
 /// Longest `ArbitraryFileIdentifier` accepted (the EMR's own id, echoed back).
 pub const MAX_FILE_IDENTIFIER: usize = 100;
-/// Longest 照会番号 (REFERENCE §5).
+/// Longest 照会番号 (docs/reference.md §5).
 pub const MAX_REFERENCE_NUMBER: usize = 50;
 /// Most patients in one bulk request.
 pub const MAX_BULK: usize = 10_000;

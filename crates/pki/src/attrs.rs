@@ -59,7 +59,7 @@ pub struct BasicAttributes {
     pub address_substitute: Option<String>,
 }
 
-/// Minimum age for a signing certificate (reference §2).
+/// Minimum age for a signing certificate (docs/reference.md §2).
 pub const SIGNING_MIN_AGE: u32 = 15;
 
 /// Japanese eras with their first day and the digit JPKI uses in the birth-date

@@ -43,12 +43,12 @@ pub const KP_SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6
 /// Extended key usage `id-kp-clientAuth` (RFC 5280 §4.2.1.12).
 pub const KP_CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
 
-/// Subject of the user-authentication CA (reference §2), RFC 4514 order (most specific
+/// Subject of the user-authentication CA (docs/reference.md §2), RFC 4514 order (most specific
 /// first): `C=JP, O=JPKI, OU=JPKI for user authentication, OU=Japan Agency for Local
 /// Authority Information Systems`.
 pub const NAME_AUTH_CA: &str = "OU=Japan Agency for Local Authority Information Systems,\
 OU=JPKI for user authentication,O=JPKI,C=JP";
-/// Subject of the digital-signature CA (reference §2).
+/// Subject of the digital-signature CA (docs/reference.md §2).
 pub const NAME_SIGNING_CA: &str = "OU=Japan Agency for Local Authority Information Systems,\
 OU=JPKI for digital signature,O=JPKI,C=JP";
 /// Subject of the smartphone user-authentication CA. The real name is not published:

@@ -106,7 +106,7 @@ pub enum CertKind {
 
 impl CertKind {
     /// Whether the center accepts the certificate for a while after expiry (card
-    /// user-authentication certificates only, reference §2).
+    /// user-authentication certificates only, docs/reference.md §2).
     pub fn has_expiry_grace(self) -> bool {
         self == CertKind::CardAuth
     }

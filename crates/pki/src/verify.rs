@@ -27,7 +27,7 @@ use crate::{PkiError, oid};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TrustPolicy {
     /// How long after notAfter a card user-authentication certificate is still accepted
-    /// (reference §2: the center answers for certificates expired less than 3 months).
+    /// (docs/reference.md §2: the center answers for certificates expired less than 3 months).
     /// Other kinds, smartphone certificates included, get no grace.
     pub card_auth_grace: Months,
     /// Verified certificates kept per cache generation (two generations are kept).

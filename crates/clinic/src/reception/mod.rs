@@ -1,4 +1,4 @@
-//! The reception at the face-auth card reader (REFERENCE §4) as a state machine: card
+//! The reception at the face-auth card reader (docs/reference.md §4) as a state machine: card
 //! placed → identity (PIN, face or staff) → consent → result. Each state is a type named
 //! for what the reader expects next; each input consumes the state and returns the next
 //! one as a [`Reception`]. Expected card and center outcomes (wrong PIN, no face, card not
