@@ -118,6 +118,49 @@ pub struct ReceptionArgs {
     /// Language of the screens on stderr.
     #[arg(long, value_enum, default_value = "ja")]
     lang: LangArg,
+    /// The EMR folder (as `terminal folder --dir`): a finished reception is also written to
+    /// FOLDER/face/ as `OQSsiquc01res_face_<reception>_<yyyyMMddHHmmss>.xml`.
+    #[arg(long)]
+    folder: Option<PathBuf>,
+    /// Encoding of the face/ file.
+    #[arg(long, value_enum, default_value = "utf8")]
+    folder_encoding: EncodingArg,
+}
+
+/// The encodings of the folder interface.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum EncodingArg {
+    Utf8,
+    ShiftJis,
+}
+
+/// Writes a finished reception into the EMR folder's `face/`, atomically.
+fn write_face_file(
+    folder: &std::path::Path,
+    institution: onshi_model::InstitutionCode,
+    check: &onshi_clinic::CardCheck,
+    encoding: EncodingArg,
+) -> Result<PathBuf> {
+    let result = onshi_model::EligibilityResult {
+        reference: check.reference,
+        validity: check.validity,
+        processed_at: check.processed_at,
+        as_of: check.as_of,
+        records: check.records.clone(),
+    };
+    let charset = match encoding {
+        EncodingArg::Utf8 => onshi_model::CharacterCodeIdentifier::Utf8,
+        EncodingArg::ShiftJis => onshi_model::CharacterCodeIdentifier::ShiftJis,
+    };
+    let bytes = onshi_oqs::face_result(institution, &result, charset)
+        .context("building the face/ result")?;
+    let name = onshi_oqs::face_file_name(&check.reception_id, check.processed_at)
+        .context("naming the face/ result")?;
+    let dir = folder.join("face");
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    onshi_clinic::folder::write_atomically(&dir, &name, &bytes)
+        .with_context(|| format!("writing {name}"))?;
+    Ok(dir.join(name))
 }
 
 /// Runs one `onshi terminal` subcommand (blocking; call it outside any async runtime).
@@ -175,14 +218,19 @@ fn reception(a: ReceptionArgs) -> Result<()> {
         onshi_clinic::CLASSIC_MATCHER_NAME,
     );
     let script = script(&a)?;
+    let outputs = Outputs {
+        history: &emr,
+        institution,
+        folder: a.folder.as_deref().map(|d| (d, a.folder_encoding)),
+    };
     match (&a.reader, &a.card_file) {
         #[cfg(feature = "pcsc")]
-        (Some(name), _) => drive(reader, &emr, connect_reader(name)?, script, lang),
+        (Some(name), _) => drive(reader, &outputs, connect_reader(name)?, script, lang),
         #[cfg(not(feature = "pcsc"))]
         (Some(_), _) => bail!(
             "this onshi was built without PC/SC: rebuild with `--features pcsc` to use --reader"
         ),
-        (None, Some(file)) => drive(reader, &emr, FileBackedCard::open(file)?, script, lang),
+        (None, Some(file)) => drive(reader, &outputs, FileBackedCard::open(file)?, script, lang),
         (None, None) => bail!("give --reader or --card-file"),
     }
 }
@@ -262,9 +310,16 @@ fn fetch_history(
     Ok(serde_json::Value::Object(out))
 }
 
+/// Where a finished reception goes besides stdout.
+struct Outputs<'a> {
+    history: &'a BlockingCenter,
+    institution: onshi_model::InstitutionCode,
+    folder: Option<(&'a std::path::Path, EncodingArg)>,
+}
+
 fn drive<C: CardChannel>(
     reader: Reader<BlockingCenter>,
-    history: &BlockingCenter,
+    outputs: &Outputs<'_>,
     card: C,
     script: Script,
     lang: Lang,
@@ -283,7 +338,11 @@ fn drive<C: CardChannel>(
             "consents": done.consents.iter().map(|k| consent_name(*k)).collect::<Vec<_>>(),
             "linked_on": done.linked_on,
             "notices": done.notices.iter().map(|m| message_json(m, lang)).collect::<Vec<_>>(),
-            "history": fetch_history(history, &done.check.reception_id, &done.consents)?,
+            "history": fetch_history(outputs.history, &done.check.reception_id, &done.consents)?,
+            "face_file": match outputs.folder {
+                Some((dir, enc)) => Some(write_face_file(dir, outputs.institution, &done.check, enc)?),
+                None => None,
+            },
             "result": done.check,
             "messages": shown,
         }),

@@ -363,7 +363,10 @@ async fn reception_across_processes() {
     assert!(stderr.contains("薬剤情報") && stderr.contains("限度額情報"));
     expected_methods.push("1");
 
-    // The same card in process: the same screens and result.
+    // The same card in process: the same screens and result; the reception also reaches
+    // the EMR's face/ folder, here in Shift_JIS.
+    let emr = w.data.join("emr");
+    let emr_s = emr.to_str().unwrap().to_owned();
     let (f, _) = w.reception_via(
         Via::File,
         &card,
@@ -374,11 +377,46 @@ async fn reception_across_processes() {
             "1234",
             "--consent",
             "medication",
+            "--folder",
+            &emr_s,
+            "--folder-encoding",
+            "shift-jis",
         ],
     );
     assert_eq!(f["outcome"], "done", "{f:#}");
     assert_eq!(f["result"]["records"][0]["name"], r["records"][0]["name"]);
     assert_eq!(flags(&f["result"]["records"][0]), ["1", "0", "0", "0", "0"]);
+    let face_file = PathBuf::from(f["face_file"].as_str().expect("a face/ file"));
+    assert_eq!(face_file.parent().unwrap(), emr.join("face"));
+    let name = face_file.file_name().unwrap().to_str().unwrap();
+    let reception_id = f["result"]["reception_id"].as_str().unwrap();
+    assert!(
+        name.starts_with(&format!("OQSsiquc01res_face_{reception_id}_")) && name.ends_with(".xml"),
+        "{name}"
+    );
+    let parsed = onshi_oqs::parse_response(&std::fs::read(&face_file).unwrap()).unwrap();
+    assert_eq!(
+        parsed.header.charset,
+        onshi_model::CharacterCodeIdentifier::ShiftJis
+    );
+    assert_eq!(
+        parsed.header.reference,
+        onshi_model::ReferenceClassification::MyNumberCard
+    );
+    assert_eq!(
+        parsed.body.validity,
+        Some(onshi_model::QualificationValidity::Valid)
+    );
+    assert_eq!(parsed.body.records.len(), 1);
+    let rec = &parsed.body.records[0];
+    assert_eq!(
+        rec.insurer_number.as_str(),
+        f["result"]["records"][0]["insurer_number"]
+    );
+    assert_eq!(
+        rec.birth_date.to_string(),
+        f["result"]["records"][0]["birth_date"]
+    );
     expected_methods.push("1");
 
     // Face: the holder's camera frame matches; no PIN typed.
