@@ -20,17 +20,7 @@ fn bench_card_runs_end_to_end_on_sqlite() {
         "2000",
         "--quiet",
     ]);
-    let server = start(&[
-        "serve",
-        "--database-url",
-        &url,
-        "--listen",
-        "127.0.0.1:0",
-        "--tls",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let server = serve_tls(&url, &data);
     let out = dir.join("out.json");
     // No --server-pid: the bench finds the server by its listening port.
     let printed = run(&[

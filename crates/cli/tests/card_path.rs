@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -127,24 +127,6 @@ fn issue(url: &str, data: &Path, person: u64, out: &Path) -> JpkiClient<VirtualC
     JpkiClient::new(VirtualCard::new(CardFile::load(out).unwrap()))
 }
 
-fn enroll(url: &str, data: &Path, institution: &str, id: &str) -> PathBuf {
-    let out = data.join(format!("terminal-{institution}-{id}"));
-    run(&[
-        "terminal-enroll",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--database-url",
-        url,
-        "--institution",
-        institution,
-        "--terminal-id",
-        id,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    out
-}
-
 async fn exercise(url: String) {
     let data = tempdir("card");
     let n = Nation::new(Config {
@@ -162,21 +144,11 @@ async fn exercise(url: String) {
     let mut other_card = issue(&url, &data, unlinked.person_id, &data.join("b.card"));
     let dir_a = enroll(&url, &data, &inst_a, "T01");
     let dir_b = enroll(&url, &data, &inst_b, "T01");
-    let server = start(&[
-        "serve",
-        "--database-url",
-        &url,
-        "--listen",
-        "127.0.0.1:0",
-        "--tls",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    let server = serve_tls(&url, &data);
     let base = server
         .base
         .replace("https://", "https://localhost:")
         .replacen("localhost:127.0.0.1:", "localhost:", 1);
-    assert!(server.base.starts_with("https://"), "{}", server.base);
     let a = Terminal {
         http: mtls_client(&dir_a),
         base: base.clone(),

@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -172,31 +172,8 @@ fn folder_interface_answers_requests_over_mutual_tls() {
     let sc = find_scenarios(&n, n.household_count());
     seed(&url, PERSONS, SEED, as_of(), false);
     let institution = n.institutions()[0].code.to_string();
-    let cert: PathBuf = data.join("terminal");
-    run(&[
-        "terminal-enroll",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--database-url",
-        &url,
-        "--institution",
-        &institution,
-        "--terminal-id",
-        "F01",
-        "--out",
-        cert.to_str().unwrap(),
-    ]);
-    let server = start(&[
-        "serve",
-        "--database-url",
-        &url,
-        "--listen",
-        "127.0.0.1:0",
-        "--tls",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let cert = enroll(&url, &data, &institution, "F01");
+    let server = serve_tls(&url, &data);
     let center = server
         .base
         .replace("https://", "https://localhost:")

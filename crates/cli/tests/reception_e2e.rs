@@ -271,30 +271,8 @@ async fn reception_across_processes() {
     let n = nation();
     let sc = find_scenarios(&n, n.household_count());
     let institution = n.institutions()[0].code.to_string();
-    let terminal = data.join("terminal");
-    run(&[
-        "terminal-enroll",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--database-url",
-        &url,
-        "--institution",
-        &institution,
-        "--terminal-id",
-        "T01",
-        "--out",
-        terminal.to_str().unwrap(),
-    ]);
-    let server = start(&[
-        "serve",
-        "--database-url",
-        &url,
-        "--listen",
-        "127.0.0.1:0",
-        "--tls",
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    let terminal = enroll(&url, &data, &institution, "T01");
+    let server = serve_tls(&url, &data);
     let w = World {
         n,
         data: data.clone(),

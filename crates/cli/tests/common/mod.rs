@@ -88,6 +88,47 @@ pub fn seed(url: &str, persons: u64, seed: u64, as_of: chrono::NaiveDate, histor
     assert!(out.contains(&format!("seeded {persons} persons")), "{out}");
 }
 
+/// Enrols terminal `id` of `institution` with the center at `url` (J-LIS state in `data`);
+/// returns the directory holding its certificate, key and CA.
+pub fn enroll(
+    url: &str,
+    data: &std::path::Path,
+    institution: &str,
+    id: &str,
+) -> std::path::PathBuf {
+    let out = data.join(format!("terminal-{institution}-{id}"));
+    run(&[
+        "terminal-enroll",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--database-url",
+        url,
+        "--institution",
+        institution,
+        "--terminal-id",
+        id,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+/// Starts `onshi serve --tls` on the database at `url` with the J-LIS state in `data`.
+pub fn serve_tls(url: &str, data: &std::path::Path) -> Running {
+    let server = start(&[
+        "serve",
+        "--database-url",
+        url,
+        "--listen",
+        "127.0.0.1:0",
+        "--tls",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    server
+}
+
 pub fn tempdir(tag: &str) -> std::path::PathBuf {
     let p = std::env::temp_dir().join(format!(
         "onshi-{tag}-{}-{}",
