@@ -225,9 +225,9 @@ async fn holder(
     state: &AppState,
     verified: &VerifiedCert,
 ) -> Result<onshi_store::PersonRow, ApiError> {
-    let reg = state
+    let (reg, person) = state
         .store()
-        .card_certificate(&hex(verified.fingerprint()))
+        .card_holder(&hex(verified.fingerprint()))
         .await?
         .ok_or_else(|| ApiError::CertificateInvalid("not registered by J-LIS".into()))?;
     if let Some(at) = reg.revoked_at {
@@ -236,12 +236,7 @@ async fn holder(
             reg.revocation_reason.unwrap_or_default()
         )));
     }
-    state.store().person(reg.person_id).await?.ok_or_else(|| {
-        ApiError::Internal(format!(
-            "certificate linked to missing person {}",
-            reg.person_id
-        ))
-    })
+    Ok(person)
 }
 
 #[derive(Serialize)]

@@ -129,19 +129,29 @@ impl Store {
         Ok(())
     }
 
-    /// The registered certificate with this fingerprint.
-    pub async fn card_certificate(
+    /// The registered certificate with this fingerprint and the person it belongs to, in
+    /// one round trip (the card path's lookup).
+    pub async fn card_holder(
         &self,
         fingerprint: &str,
-    ) -> Result<Option<CardCertificate>, StoreError> {
-        let row = sqlx::query(
-            "SELECT fingerprint, issuer, serial, person_id, issued_at, not_after, revoked_at, revocation_reason \
-             FROM card_certificates WHERE fingerprint = $1",
-        )
-        .bind(fingerprint)
-        .fetch_optional(self.pool())
-        .await?;
-        row.map(|r| decode_cert(&r)).transpose()
+    ) -> Result<Option<(CardCertificate, crate::PersonRow)>, StoreError> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let person: Vec<String> = crate::write::PERSON_COLS
+                .iter()
+                .map(|c| format!("p.{c} AS p_{c}"))
+                .collect();
+            format!(
+                "SELECT c.fingerprint, c.issuer, c.serial, c.person_id, c.issued_at, c.not_after, c.revoked_at, c.revocation_reason, {} \
+                 FROM card_certificates c JOIN persons p ON p.id = c.person_id WHERE c.fingerprint = $1",
+                person.join(", ")
+            )
+        });
+        let row = sqlx::query(SQL.as_str())
+            .bind(fingerprint)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((decode_cert(&r)?, crate::read::decode_person(&r, "p_")?)))
+            .transpose()
     }
 
     /// Every certificate of a person, newest first.

@@ -106,7 +106,7 @@ fn opt_date(row: &AnyRow, col: &str, table: &'static str) -> Result<Option<Naive
         .transpose()
 }
 
-fn decode_person(row: &AnyRow, p: &str) -> Result<PersonRow, StoreError> {
+pub(crate) fn decode_person(row: &AnyRow, p: &str) -> Result<PersonRow, StoreError> {
     const T: &str = "persons";
     let c = |n: &str| format!("{p}{n}");
     let text =
