@@ -7,6 +7,7 @@
 //! tables: they talk to the center.
 
 mod card;
+mod emr;
 mod error;
 mod history;
 mod id;
@@ -25,6 +26,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use card::*;
+pub use emr::*;
 pub use error::StoreError;
 pub use history::*;
 pub use id::IdGenerator;
