@@ -6,6 +6,7 @@
 //! never decides anything on behalf of its callers. Other actors never reach into these
 //! tables: they talk to the center.
 
+mod admin;
 mod card;
 mod emr;
 mod error;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
+pub use admin::*;
 pub use card::*;
 pub use emr::*;
 pub use error::StoreError;
