@@ -8,11 +8,13 @@
 
 mod admin;
 mod card;
+mod commit;
 mod emr;
 mod error;
 mod history;
 mod id;
 mod migrate;
+mod phone;
 mod read;
 mod rows;
 mod write;
@@ -31,6 +33,7 @@ pub use card::*;
 pub use emr::*;
 pub use error::StoreError;
 pub use history::*;
+pub use phone::*;
 pub use id::IdGenerator;
 pub use read::{CheckRow, InstitutionRow, RecordView, Table};
 pub use rows::*;
@@ -48,6 +51,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     ids: IdGenerator,
+    commits: commit::GroupCommit,
 }
 
 impl std::fmt::Debug for Store {
@@ -91,6 +95,9 @@ impl Store {
             .max_connections(max_connections)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
+            // A broken connection shows on use; a ping before every query would cost a
+            // round trip (a thread hand-off on SQLite) on the hot path.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -112,6 +119,7 @@ impl Store {
             pool,
             backend,
             ids: IdGenerator::new(),
+            commits: commit::GroupCommit::default(),
         };
         migrate::run(&store.pool).await?;
         Ok(store)

@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_card.sql")),
     (3, include_str!("../migrations/0003_history.sql")),
+    (4, include_str!("../migrations/0004_phone.sql")),
     (5, include_str!("../migrations/0005_emr.sql")),
 ];
 
