@@ -18,6 +18,7 @@ pub mod data;
 pub mod issue;
 pub mod layout;
 pub mod onsign;
+pub mod phone;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_channel;
 pub mod secret;

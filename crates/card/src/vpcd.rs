@@ -48,6 +48,32 @@ pub enum VpcdError {
     /// An unknown control byte.
     #[error("unknown vpcd control message {0:#04x}")]
     UnknownControl(u8),
+    /// Another virtual device (a phone) failed to save its state.
+    #[error("device: {0}")]
+    Device(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// What vpcd can serve: a virtual card or phone that answers raw APDUs and power events
+/// and saves its own state.
+pub trait VirtualIcc {
+    /// The answer-to-reset.
+    fn atr(&self) -> Vec<u8>;
+    /// Power on, power off or reset: clears the session state.
+    fn power_event(&mut self);
+    /// Answers one raw command APDU.
+    fn answer(&mut self, apdu: &[u8]) -> Result<Vec<u8>, VpcdError>;
+}
+
+impl VirtualIcc for FileBackedCard {
+    fn atr(&self) -> Vec<u8> {
+        self.card().atr().to_vec()
+    }
+    fn power_event(&mut self) {
+        self.reset();
+    }
+    fn answer(&mut self, apdu: &[u8]) -> Result<Vec<u8>, VpcdError> {
+        Ok(self.process_bytes(apdu)?)
+    }
 }
 
 /// Connects to vpcd at `addr` (`host:port`), retrying until `timeout`.
@@ -103,9 +129,9 @@ fn send(s: &mut TcpStream, payload: &[u8]) -> Result<(), VpcdError> {
 /// Serves `card` on an established vpcd connection until `stop` is set (`Ok`) or the
 /// connection ends (`Err(Closed)`). Counter changes are saved to the card file as they
 /// happen.
-pub fn serve(
+pub fn serve<I: VirtualIcc + ?Sized>(
     stream: &mut TcpStream,
-    card: &mut FileBackedCard,
+    card: &mut I,
     stop: &AtomicBool,
 ) -> Result<(), VpcdError> {
     stream.set_read_timeout(Some(POLL))?;
@@ -118,11 +144,11 @@ pub fn serve(
         read_full(stream, &mut payload, &AtomicBool::new(false))?;
         match payload.as_slice() {
             [] => {}
-            [CTRL_OFF] | [CTRL_ON] | [CTRL_RESET] => card.reset(),
-            [CTRL_ATR] => send(stream, card.card().atr())?,
+            [CTRL_OFF] | [CTRL_ON] | [CTRL_RESET] => card.power_event(),
+            [CTRL_ATR] => send(stream, &card.atr())?,
             [other] => return Err(VpcdError::UnknownControl(*other)),
             apdu => {
-                let response = card.process_bytes(apdu)?;
+                let response = card.answer(apdu)?;
                 send(stream, &response)?;
             }
         }
@@ -131,13 +157,17 @@ pub fn serve(
 
 /// Connects to vpcd at `addr` and serves `card` until `stop` is set, reconnecting when
 /// pcscd restarts.
-pub fn attach(addr: &str, card: &mut FileBackedCard, stop: &AtomicBool) -> Result<(), VpcdError> {
+pub fn attach<I: VirtualIcc + ?Sized>(
+    addr: &str,
+    card: &mut I,
+    stop: &AtomicBool,
+) -> Result<(), VpcdError> {
     while !stop.load(Ordering::Relaxed) {
         let mut stream = match connect(addr, Duration::from_secs(1)) {
             Ok(s) => s,
             Err(_) => continue,
         };
-        card.reset();
+        card.power_event();
         match serve(&mut stream, card, stop) {
             Ok(()) => return Ok(()),
             Err(VpcdError::Closed) | Err(VpcdError::Io(_)) => {

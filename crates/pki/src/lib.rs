@@ -14,6 +14,7 @@ mod error;
 mod jlis;
 mod key;
 pub mod oid;
+mod phone;
 #[cfg(feature = "pkcs11")]
 mod pkcs11;
 mod profile;
@@ -36,5 +37,6 @@ pub use key::{
 };
 #[cfg(feature = "pkcs11")]
 pub use pkcs11::Pkcs11KeyStore;
+pub use phone::certificate_public_key;
 pub use profile::{CaKind, CertKind, Serial};
 pub use verify::{TrustPolicy, TrustStore, VerifiedCert};
