@@ -15,6 +15,7 @@ pub mod folder;
 pub mod message;
 pub mod reception;
 pub mod script;
+pub mod web;
 pub mod wire;
 
 pub use center::{
