@@ -44,6 +44,14 @@ pub struct RevokedSerial {
     pub reason: String,
 }
 
+/// A registered certificate with its holder and the holder's records.
+#[derive(Debug, Clone)]
+pub struct HolderRecords {
+    pub certificate: CardCertificate,
+    pub person: crate::PersonRow,
+    pub records: Vec<crate::RecordView>,
+}
+
 /// What a reception writes, all or nothing: the spent challenge, the check and the consents.
 #[derive(Debug, Clone)]
 pub struct NewReception {
@@ -104,7 +112,7 @@ fn now_db() -> i64 {
     instant_to_db(chrono::Utc::now().naive_utc())
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
@@ -152,6 +160,57 @@ impl Store {
             .await?;
         row.map(|r| Ok((decode_cert(&r)?, crate::read::decode_person(&r, "p_")?)))
             .transpose()
+    }
+
+    /// The hot path's one read: the registration of a certificate, its holder and every
+    /// record of the holder (oldest first), in one statement. `None` when J-LIS never
+    /// registered the certificate.
+    pub async fn card_holder_records(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<HolderRecords>, StoreError> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let mut cols: Vec<String> = crate::write::RECORD_COLS
+                .iter()
+                .map(|c| format!("r.{c} AS r_{c}"))
+                .collect();
+            cols.extend(
+                crate::write::PERSON_COLS
+                    .iter()
+                    .map(|c| format!("p.{c} AS p_{c}")),
+            );
+            format!(
+                "SELECT c.fingerprint, c.issuer, c.serial, c.person_id, c.issued_at, c.not_after, c.revoked_at, c.revocation_reason, \
+                 {}, h.family_name AS h_family, h.given_name AS h_given, i.name AS insurer_name \
+                 FROM card_certificates c \
+                 JOIN persons p ON p.id = c.person_id \
+                 LEFT JOIN insured_records r ON r.person_id = p.id \
+                 LEFT JOIN persons h ON h.id = r.insured_person_id \
+                 LEFT JOIN insurers i ON i.number = r.insurer_number \
+                 WHERE c.fingerprint = $1 ORDER BY r.qualification_date, r.id",
+                cols.join(", ")
+            )
+        });
+        let rows = sqlx::query(SQL.as_str())
+            .bind(fingerprint)
+            .fetch_all(self.pool())
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let certificate = decode_cert(first)?;
+        let person = crate::read::decode_person(first, "p_")?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>("r_id")?.is_some() {
+                records.push(crate::read::decode_view(row)?);
+            }
+        }
+        Ok(Some(HolderRecords {
+            certificate,
+            person,
+            records,
+        }))
     }
 
     /// Every certificate of a person, newest first.
@@ -332,44 +391,13 @@ impl Store {
         }
     }
 
-    /// Records a reception in one transaction: spends the challenge (refusing a replay),
-    /// records the check and the consents. Committed before returning.
+    /// Records a reception atomically: spends the challenge (refusing a replay), records
+    /// the check and the consents. Concurrent receptions share one transaction (group
+    /// commit, see `commit.rs`); this returns only after that transaction has committed.
     pub async fn record_reception(&self, r: &NewReception) -> Result<ReceptionWrite, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let spent = sqlx::query(
-            "INSERT INTO used_challenges (nonce, used_at, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(r.challenge_nonce.as_str())
-        .bind(instant_to_db(r.check.checked_at))
-        .bind(instant_to_db(r.challenge_expires_at))
-        .execute(&mut *tx)
-        .await;
-        match spent {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => return Ok(ReceptionWrite::ChallengeReplayed),
-            Err(e) => return Err(e.into()),
-        }
-        let id = self.next_id();
-        crate::write::insert_check(&mut tx, id, &r.check).await?;
-        if let Some(person_id) = r.check.person_id {
-            for (kind, at, until) in &r.consents {
-                sqlx::query(
-                    "INSERT INTO consents (id, reception_id, person_id, institution_code, kind, consented_at, available_until) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(self.next_id())
-                .bind(id)
-                .bind(person_id)
-                .bind(r.check.institution_code.as_str())
-                .bind(kind.code())
-                .bind(instant_to_db(*at))
-                .bind(instant_to_db(*until))
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(ReceptionWrite::Recorded(id))
+        self.commits
+            .record(self.pool(), self.backend, &self.ids, r)
+            .await
     }
 
     /// Spends a challenge outside a reception (利用登録). False when it was spent before.

@@ -20,6 +20,10 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// The group-commit writer stopped before answering (its runtime shut down); the
+    /// reception may or may not have been recorded.
+    #[error("the reception writer stopped before answering")]
+    WriterStopped,
     /// A stored value does not decode into its model type: the database holds data this
     /// version of onshi did not write.
     #[error("corrupt row in {table}: {detail}")]

@@ -33,8 +33,8 @@ pub use card::*;
 pub use emr::*;
 pub use error::StoreError;
 pub use history::*;
-pub use phone::*;
 pub use id::IdGenerator;
+pub use phone::*;
 pub use read::{CheckRow, InstitutionRow, RecordView, Table};
 pub use rows::*;
 

@@ -199,7 +199,7 @@ fn decode_check(r: &AnyRow) -> Result<CheckRow, StoreError> {
     })
 }
 
-fn decode_view(row: &AnyRow) -> Result<RecordView, StoreError> {
+pub(crate) fn decode_view(row: &AnyRow) -> Result<RecordView, StoreError> {
     let family: String = row.try_get("h_family")?;
     let given: String = row.try_get("h_given")?;
     Ok(RecordView {

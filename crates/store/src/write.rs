@@ -16,7 +16,7 @@ pub(crate) enum Val {
     OptText(Option<String>),
 }
 
-fn bind<'q>(q: Query<'q, Any, AnyArguments>, v: Val) -> Query<'q, Any, AnyArguments> {
+pub(crate) fn bind<'q>(q: Query<'q, Any, AnyArguments>, v: Val) -> Query<'q, Any, AnyArguments> {
     match v {
         Val::Int(i) => q.bind(i),
         Val::OptInt(i) => q.bind(i),

@@ -210,7 +210,8 @@ async fn exercise(url: String) {
             .len(),
         1
     );
-    assert_eq!(store.count(Table::Persons).await.unwrap(), 2);
+    receptions(&store, code).await;
+    assert_eq!(store.count(Table::Persons).await.unwrap(), 3);
     assert_eq!(
         store.count(Table::InsuredRecordEvents).await.unwrap(),
         4,
@@ -221,7 +222,11 @@ async fn exercise(url: String) {
     // Reopening keeps the data and does not re-run migrations.
     let again = Store::connect(&url).await.unwrap();
     assert_eq!(again.count(Table::InsuredRecords).await.unwrap(), 3);
-    assert_eq!(again.count(Table::EligibilityChecks).await.unwrap(), 2);
+    assert_eq!(
+        again.count(Table::EligibilityChecks).await.unwrap(),
+        2 + RECEPTIONS as i64,
+        "the checks and the receptions"
+    );
 }
 
 #[tokio::test]
@@ -258,4 +263,118 @@ fn tempdir() -> std::path::PathBuf {
     ));
     std::fs::create_dir_all(&p).unwrap();
     p
+}
+
+/// Distinct challenges in the concurrent receptions below; each is sent twice.
+const RECEPTIONS: usize = 150;
+
+/// The hot path's read (certificate → holder → records) and its group-committed write.
+async fn receptions(store: &Store, code: InstitutionCode) {
+    let at = chrono::NaiveDate::from_ymd_opt(2025, 6, 1)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap();
+    let lonely = person(3, "佐藤", "花子", ("サトウ", "ハナコ"), "19700101");
+    store.insert_people(std::slice::from_ref(&lonely), &[]).await.unwrap();
+    for (fingerprint, person_id) in [("f1", 1), ("f3", 3)] {
+        store
+            .register_card_certificate(&CardCertificate {
+                fingerprint: fingerprint.into(),
+                issuer: "auth".into(),
+                serial: fingerprint.into(),
+                person_id,
+                issued_at: at,
+                not_after: at + chrono::Duration::days(3650),
+                revoked_at: None,
+                revocation_reason: None,
+            })
+            .await
+            .unwrap();
+    }
+    let found = store.card_holder_records("f1").await.unwrap().unwrap();
+    assert_eq!(found.person.id, 1);
+    assert_eq!(found.certificate.fingerprint, "f1");
+    assert_eq!(
+        found.records,
+        store.records_of_person(1).await.unwrap(),
+        "the same records as the separate lookup, oldest first"
+    );
+    let found = store.card_holder_records("f3").await.unwrap().unwrap();
+    assert_eq!(found.person, lonely);
+    assert!(found.records.is_empty(), "a holder without records");
+    assert!(store.card_holder_records("nope").await.unwrap().is_none());
+
+    // Concurrent receptions, every challenge sent twice: each is recorded exactly once,
+    // with its consents, and the replays are refused one by one.
+    let reception = |i: usize| NewReception {
+        challenge_nonce: format!("nonce-{i:04}"),
+        challenge_expires_at: at + chrono::Duration::minutes(2),
+        check: NewCheck {
+            checked_at: at,
+            institution_code: code,
+            method: VerificationMethod::CardPin,
+            reference: ReferenceClassification::MyNumberCard,
+            as_of: d("20250601"),
+            validity: QualificationValidity::Valid,
+            person_id: Some(1),
+            record_id: Some(10),
+            query: format!("reception {i}"),
+        },
+        consents: vec![
+            (
+                ConsentKind::Medication,
+                at,
+                at + chrono::Duration::hours(24),
+            ),
+            (ConsentKind::Checkups, at, at + chrono::Duration::hours(24)),
+        ],
+    };
+    let mut tasks = Vec::new();
+    for i in 0..2 * RECEPTIONS {
+        let store = store.clone();
+        let r = reception(i % RECEPTIONS);
+        tasks.push(tokio::spawn(async move {
+            (i % RECEPTIONS, store.record_reception(&r).await.unwrap())
+        }));
+    }
+    let mut recorded = std::collections::HashMap::new();
+    let mut replayed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (i, ReceptionWrite::Recorded(id)) => {
+                assert!(
+                    recorded.insert(i, id).is_none(),
+                    "challenge {i} recorded twice"
+                );
+            }
+            (_, ReceptionWrite::ChallengeReplayed) => replayed += 1,
+        }
+    }
+    assert_eq!(recorded.len(), RECEPTIONS);
+    assert_eq!(replayed, RECEPTIONS);
+    let ids: std::collections::HashSet<i64> = recorded.values().copied().collect();
+    assert_eq!(ids.len(), RECEPTIONS, "reception ids are unique");
+    for (i, id) in recorded.iter().take(20) {
+        let check = store
+            .check(*id)
+            .await
+            .unwrap()
+            .expect("the check is stored");
+        assert_eq!(
+            check.query,
+            format!("reception {i}"),
+            "each id names its own check"
+        );
+        let consents = store.consents_of_reception(*id).await.unwrap();
+        assert_eq!(consents.len(), 2);
+        assert!(
+            consents
+                .iter()
+                .all(|c| c.reception_id == *id && c.person_id == 1)
+        );
+    }
+    assert!(matches!(
+        store.record_reception(&reception(0)).await.unwrap(),
+        ReceptionWrite::ChallengeReplayed
+    ));
 }
