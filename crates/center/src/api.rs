@@ -47,6 +47,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::card::router())
         .merge(crate::history::router())
         .merge(crate::crl::router())
+        .merge(crate::emr::router())
+        .merge(crate::fhir::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

@@ -361,7 +361,7 @@ async fn card_check(
             }
         })
         .collect();
-    let records: Vec<Qualification> = views
+    let mut records: Vec<Qualification> = views
         .iter()
         .map(|v| {
             let mut q = qualification(v, as_of, limit_time);
@@ -369,6 +369,8 @@ async fn card_check(
             q
         })
         .collect();
+    crate::emr::attach_reference_numbers(state.store(), &auth.institution, &views, &mut records)
+        .await?;
     let single = (views.len() == 1).then(|| &views[0]);
     let written = state
         .store()

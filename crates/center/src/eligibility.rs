@@ -257,10 +257,11 @@ pub async fn check_by_insurance_data(
         .await?;
     let (validity, views) = decide(store, matches, as_of).await?;
     let limit_time = query.limit_consent.then_some(now);
-    let records: Vec<Qualification> = views
+    let mut records: Vec<Qualification> = views
         .iter()
         .map(|v| qualification(v, as_of, limit_time))
         .collect();
+    crate::emr::attach_reference_numbers(store, &institution, &views, &mut records).await?;
     let single = (views.len() == 1).then(|| &views[0]);
     let check_id = store
         .record_check(&NewCheck {

@@ -77,6 +77,8 @@ pub enum ApiError {
     ConsentMissing(&'static str),
     #[error("consent for {0} expired")]
     ConsentExpired(&'static str),
+    #[error("no qualification matches")]
+    QualificationNotFound,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -96,7 +98,7 @@ impl ApiError {
             Self::InstitutionNotRegistered(_) | Self::InstitutionInactive(_) => {
                 StatusCode::FORBIDDEN
             }
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::QualificationNotFound => StatusCode::NOT_FOUND,
             Self::ClientCertificateRequired
             | Self::TerminalRefused(_)
             | Self::InstitutionMismatch { .. }
@@ -138,6 +140,7 @@ impl ApiError {
             Self::FaceEvidenceInsufficient => "face_evidence_insufficient",
             Self::ConsentMissing(_) => "consent_missing",
             Self::ConsentExpired(_) => "consent_expired",
+            Self::QualificationNotFound => "qualification_not_found",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -279,6 +282,12 @@ impl ApiError {
                 "Consent expired",
                 format!("{kind}の閲覧期限（同意から24時間）が過ぎています。"),
                 format!("The consent to view {kind} has expired (24 hours)."),
+                None,
+            ),
+            Self::QualificationNotFound => (
+                "Qualification not found",
+                "入力された保険情報に該当する資格がありません。記号・番号・枝番・生年月日をご確認ください。".to_owned(),
+                "No qualification in force matches the insurance data.".to_owned(),
                 None,
             ),
             Self::Internal(_) => (

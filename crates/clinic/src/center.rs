@@ -336,13 +336,21 @@ impl CenterClient {
         Self::answer(self.http.get(url).send().await).await
     }
 
-    async fn post<B: serde::Serialize + ?Sized, T: serde::de::DeserializeOwned>(
+    pub(crate) async fn post<B: serde::Serialize + ?Sized, T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
     ) -> Result<T, CenterError> {
         let url = format!("{}{path}", self.base);
         Self::answer(self.http.post(url).json(body).send().await).await
+    }
+
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, CenterError> {
+        let url = format!("{}{path}", self.base);
+        Self::answer(self.http.get(url).send().await).await
     }
 
     async fn answer<T: serde::de::DeserializeOwned>(

@@ -11,6 +11,7 @@
 //! nothing of a reception beyond what staff need when the center could not be reached.
 
 pub mod center;
+pub mod emr;
 pub mod folder;
 pub mod message;
 pub mod reception;
