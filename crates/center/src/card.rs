@@ -257,6 +257,8 @@ async fn card_check(
         "pin" => VerificationMethod::CardPin,
         "face" => VerificationMethod::CardFace,
         "visual" => VerificationMethod::CardVisual,
+        "android_pin" => VerificationMethod::AndroidPin,
+        "iphone_biometric" => VerificationMethod::IphoneBiometric,
         other => {
             return Err(invalid(
                 "method",
@@ -266,7 +268,9 @@ async fn card_check(
         }
     };
     let signature = match method {
-        VerificationMethod::CardPin => Some(
+        VerificationMethod::CardPin
+        | VerificationMethod::AndroidPin
+        | VerificationMethod::IphoneBiometric => Some(
             req.signature
                 .as_deref()
                 .ok_or_else(|| invalid("signature", "署名", "required for the PIN path"))?,
@@ -282,12 +286,9 @@ async fn card_check(
         &req.signed_at,
         signature,
     )?;
-    if auth.verified.kind() == CertKind::PhoneAuth {
-        // Phones have their own methods; this endpoint records card receptions.
-        return Err(ApiError::CertificateInvalid(
-            "a smartphone certificate on the card path".into(),
-        ));
-    }
+    // The one dispatch point of the smartphone: a phone certificate resolves through its
+    // credential to the card and the person (crate::phone::reception).
+    let phone_holder = crate::phone::reception::dispatch(&state, &auth.verified, method).await?;
     let evidence = match method {
         VerificationMethod::CardFace => {
             let f = req
@@ -336,7 +337,10 @@ async fn card_check(
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| invalid("as_of", "資格確認日", "expected YYYY-MM-DD"))?,
     };
-    let person = holder(&state, &auth.verified).await?;
+    let person = match phone_holder {
+        Some(p) => p,
+        None => holder(&state, &auth.verified).await?,
+    };
     if person.linked_on.is_none() {
         return Err(ApiError::CardNotLinked);
     }

@@ -71,6 +71,9 @@ pub enum ApiError {
     CertificateRevoked(String),
     #[error("card not linked to health insurance")]
     CardNotLinked,
+    /// The holder suspended this phone's credential (lost phone) at the portal.
+    #[error("phone credential suspended")]
+    PhoneSuspended,
     #[error("face evidence below threshold")]
     FaceEvidenceInsufficient,
     #[error("no consent for {0}")]
@@ -109,6 +112,7 @@ impl ApiError {
             | Self::ConsentExpired(_) => StatusCode::FORBIDDEN,
             Self::ChallengeUnknown | Self::ChallengeExpired => StatusCode::BAD_REQUEST,
             Self::ChallengeReplayed | Self::CardNotLinked => StatusCode::CONFLICT,
+            Self::PhoneSuspended => StatusCode::FORBIDDEN,
             Self::SignatureInvalid | Self::CertificateInvalid(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -137,6 +141,7 @@ impl ApiError {
             Self::CertificateExpired(_) => "certificate_expired",
             Self::CertificateRevoked(_) => "certificate_revoked",
             Self::CardNotLinked => "card_not_linked",
+            Self::PhoneSuspended => "phone_suspended",
             Self::FaceEvidenceInsufficient => "face_evidence_insufficient",
             Self::ConsentMissing(_) => "consent_missing",
             Self::ConsentExpired(_) => "consent_expired",
@@ -258,6 +263,12 @@ impl ApiError {
                 "Certificate revoked",
                 "このマイナンバーカードの電子証明書は失効しています。受付で保険証の確認を別の方法で行います。".to_owned(),
                 format!("The certificate is revoked ({why})."),
+                Some("certificate".to_owned()),
+            ),
+            Self::PhoneSuspended => (
+                "Phone suspended",
+                "このスマートフォンの電子証明書は一時停止中です。マイナンバーカードで受付するか、スマートフォンが見つかった場合はマイナポータルで一時停止を解除してください。".to_owned(),
+                "The holder suspended this phone's credential at the portal.".to_owned(),
                 Some("certificate".to_owned()),
             ),
             Self::CardNotLinked => (

@@ -16,6 +16,7 @@ mod emr;
 mod error;
 mod fhir;
 mod history;
+pub mod phone;
 mod time;
 mod tls;
 
@@ -45,6 +46,7 @@ pub struct AppState {
 struct Inner {
     store: Store,
     card: Option<CardSecurity>,
+    phone: phone::PhoneService,
 }
 
 /// What the card path needs: the verifier of J-LIS and terminal certificates, and the
@@ -86,7 +88,11 @@ impl AppState {
     /// A center without its PKI: insurance-data checks only.
     pub fn new(store: Store) -> Self {
         Self {
-            inner: Arc::new(Inner { store, card: None }),
+            inner: Arc::new(Inner {
+                store,
+                card: None,
+                phone: Default::default(),
+            }),
         }
     }
 
@@ -96,6 +102,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 card: Some(card),
+                phone: Default::default(),
             }),
         }
     }
@@ -106,6 +113,21 @@ impl AppState {
 
     pub fn card(&self) -> Option<&CardSecurity> {
         self.inner.card.as_ref()
+    }
+
+    /// The same center with the smartphone service set up by `config`. Call it before
+    /// the state is shared (cloned); a shared state keeps its service.
+    pub fn with_phone(mut self, config: phone::PhoneConfig) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.phone = phone::PhoneService::new(config),
+            None => tracing::warn!("with_phone on a shared state: configuration ignored"),
+        }
+        self
+    }
+
+    /// The smartphone service.
+    pub fn phone(&self) -> &phone::PhoneService {
+        &self.inner.phone
     }
 
     /// Applies revocations recorded in the database to the verifier, from `cursor`

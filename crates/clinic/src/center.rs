@@ -235,6 +235,15 @@ pub trait Center {
     fn check_card(&mut self, request: &CardCheckRequest) -> Result<CardCheck, CenterError>;
     /// `POST /v1/card/link` (利用登録).
     fn link_card(&mut self, request: &LinkRequest) -> Result<Linked, CenterError>;
+    /// `POST /v1/eligibility/card` with a smartphone's certificate. Centers without the
+    /// smartphone path answer [`CenterError::Protocol`].
+    fn check_phone(
+        &mut self,
+        request: &crate::reception::PhoneCheckRequest,
+    ) -> Result<CardCheck, CenterError> {
+        let _ = request;
+        Err(CenterError::Protocol("no smartphone path in this center client".into()))
+    }
 }
 
 impl<T: Center + ?Sized> Center for &mut T {
@@ -246,6 +255,12 @@ impl<T: Center + ?Sized> Center for &mut T {
     }
     fn link_card(&mut self, request: &LinkRequest) -> Result<Linked, CenterError> {
         (**self).link_card(request)
+    }
+    fn check_phone(
+        &mut self,
+        request: &crate::reception::PhoneCheckRequest,
+    ) -> Result<CardCheck, CenterError> {
+        (**self).check_phone(request)
     }
 }
 
@@ -301,6 +316,14 @@ impl CenterClient {
     /// `POST /v1/card/link`.
     pub async fn link_card(&self, request: &LinkRequest) -> Result<Linked, CenterError> {
         self.post("/v1/card/link", request).await
+    }
+
+    /// `POST /v1/eligibility/card` with a smartphone's certificate.
+    pub async fn check_phone(
+        &self,
+        request: &crate::reception::PhoneCheckRequest,
+    ) -> Result<CardCheck, CenterError> {
+        self.post("/v1/eligibility/card", request).await
     }
 
     /// `POST /v1/eligibility/insurance-data`: the qualification by the data of an
@@ -466,5 +489,11 @@ impl Center for BlockingCenter {
     }
     fn link_card(&mut self, request: &LinkRequest) -> Result<Linked, CenterError> {
         self.runtime.block_on(self.client.link_card(request))
+    }
+    fn check_phone(
+        &mut self,
+        request: &crate::reception::PhoneCheckRequest,
+    ) -> Result<CardCheck, CenterError> {
+        self.runtime.block_on(self.client.check_phone(request))
     }
 }

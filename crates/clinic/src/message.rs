@@ -82,6 +82,8 @@ pub enum Message {
     TerminalNotAccepted,
     /// The center refused the request as malformed, or answered outside the contract.
     SystemError,
+    /// A screen of the reception with a smartphone.
+    Phone(crate::reception::PhoneMessage),
 }
 
 const ASK_DESK: &str = "受付でお申し出ください。保険証の確認を別の方法で行います";
@@ -99,6 +101,9 @@ impl Message {
 
     /// True for failures and notices (as opposed to prompts).
     pub fn is_failure(&self) -> bool {
+        if let Self::Phone(m) = self {
+            return m.is_failure();
+        }
         !matches!(
             self,
             Self::PlaceCard
@@ -148,6 +153,7 @@ impl Message {
             Self::TimedOut => "timed_out",
             Self::TerminalNotAccepted => "terminal_not_accepted",
             Self::SystemError => "system_error",
+            Self::Phone(m) => m.id(),
         }
     }
 
@@ -240,6 +246,7 @@ impl Message {
             Self::SystemError => "システムエラーが発生しました。受付でお申し出ください。\
                  保険証の確認を別の方法で行います。"
                 .into(),
+            Self::Phone(m) => m.ja(),
         }
     }
 
@@ -327,6 +334,7 @@ impl Message {
             Self::SystemError => "A system error occurred. Please speak to the desk; your \
                  insurance will be checked another way."
                 .into(),
+            Self::Phone(m) => m.en(),
         }
     }
 }

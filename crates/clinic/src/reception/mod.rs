@@ -6,6 +6,7 @@
 
 mod identity;
 mod outcome;
+mod phone;
 #[cfg(test)]
 mod tests;
 
@@ -17,6 +18,11 @@ use serde::Serialize;
 
 pub use identity::{ExpectCard, ExpectFace, ExpectIdentity, ExpectPin, ExpectStaff};
 pub use outcome::{Done, ExpectConsent, ExpectLinkConsent, ExpectLinkPin, Failed};
+pub use phone::{
+    BIOMETRIC_ATTEMPTS, ExpectBiometric, ExpectPhone, ExpectPhoneConsent, ExpectPhoneKind,
+    ExpectPhonePin, PhoneCheckRequest, PhoneDone, PhoneKind, PhoneMessage, PhoneMethod,
+    PhoneReception, PhoneSession,
+};
 
 use crate::center::Center;
 use crate::message::{Lang, Message};
