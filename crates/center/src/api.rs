@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::card::router())
         .merge(crate::history::router())
         .merge(crate::crl::router())
+        .merge(crate::admin::router())
         .merge(crate::phone::router())
         .merge(crate::emr::router())
         .merge(crate::fhir::router())

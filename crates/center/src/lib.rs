@@ -7,6 +7,7 @@
 //! crate's. The center never trusts a caller's word for an institution it has not
 //! registered, never sends internal error detail to a client, and never panics on input.
 
+mod admin;
 mod api;
 mod card;
 mod challenge;
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 use onshi_store::Store;
 
+pub use admin::{ADMIN_PATH, AdminToken, TOKEN_FILE as ADMIN_TOKEN_FILE};
 pub use api::router;
 pub use eligibility::{CheckOutcome, check_by_insurance_data, validate_insurance_query};
 pub use error::{ApiError, Problem};
@@ -47,6 +49,8 @@ struct Inner {
     store: Store,
     card: Option<CardSecurity>,
     phone: phone::PhoneService,
+    /// The admin pages' token and sessions; unset, the admin pages say they are disabled.
+    admin: std::sync::OnceLock<admin::AdminAuth>,
 }
 
 /// What the card path needs: the verifier of J-LIS and terminal certificates, and the
@@ -92,6 +96,7 @@ impl AppState {
                 store,
                 card: None,
                 phone: Default::default(),
+                admin: Default::default(),
             }),
         }
     }
@@ -103,6 +108,7 @@ impl AppState {
                 store,
                 card: Some(card),
                 phone: Default::default(),
+                admin: Default::default(),
             }),
         }
     }
@@ -128,6 +134,15 @@ impl AppState {
     /// The smartphone service.
     pub fn phone(&self) -> &phone::PhoneService {
         &self.inner.phone
+    }
+
+    /// Opens the admin pages to the holder of `token` (once; later calls are ignored).
+    pub fn enable_admin(&self, token: AdminToken) {
+        let _ = self.inner.admin.set(admin::AdminAuth::new(token));
+    }
+
+    pub(crate) fn admin(&self) -> Option<&admin::AdminAuth> {
+        self.inner.admin.get()
     }
 
     /// Applies revocations recorded in the database to the verifier, from `cursor`
