@@ -27,25 +27,25 @@ pub const TLS_CERT_VALIDITY: Duration = Duration::days(397);
 
 /// `TBSCertificate` (RFC 5280 §4.1) as onshi encodes it: always v3 with extensions.
 #[derive(Sequence)]
-struct TbsCertificate {
+pub(crate) struct TbsCertificate {
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT")]
-    version: Version,
-    serial_number: SerialNumber,
-    signature: AlgorithmIdentifierOwned,
-    issuer: Name,
-    validity: Validity,
-    subject: Name,
-    subject_public_key_info: SubjectPublicKeyInfoOwned,
+    pub(crate) version: Version,
+    pub(crate) serial_number: SerialNumber,
+    pub(crate) signature: AlgorithmIdentifierOwned,
+    pub(crate) issuer: Name,
+    pub(crate) validity: Validity,
+    pub(crate) subject: Name,
+    pub(crate) subject_public_key_info: SubjectPublicKeyInfoOwned,
     #[asn1(context_specific = "3", tag_mode = "EXPLICIT")]
-    extensions: Vec<Extension>,
+    pub(crate) extensions: Vec<Extension>,
 }
 
 /// `Certificate` / `CertificateList` outer structure around already-encoded TBS bytes.
 #[derive(Sequence)]
-struct Signed<'a> {
-    tbs: AnyRef<'a>,
-    signature_algorithm: AlgorithmIdentifierOwned,
-    signature: BitString,
+pub(crate) struct Signed<'a> {
+    pub(crate) tbs: AnyRef<'a>,
+    pub(crate) signature_algorithm: AlgorithmIdentifierOwned,
+    pub(crate) signature: BitString,
 }
 
 /// `sha256WithRSAEncryption` with the NULL parameters RFC 8017 requires.

@@ -37,6 +37,8 @@ pub use key::{
 };
 #[cfg(feature = "pkcs11")]
 pub use pkcs11::Pkcs11KeyStore;
-pub use phone::certificate_public_key;
+pub use phone::{
+    DOCUMENT_SIGNER_LABEL, DocumentSignerKey, KP_MDL_DS, NAME_DOCUMENT_SIGNER, certificate_public_key,
+};
 pub use profile::{CaKind, CertKind, Serial};
 pub use verify::{TrustPolicy, TrustStore, VerifiedCert};
