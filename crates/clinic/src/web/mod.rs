@@ -70,7 +70,7 @@ impl Terminal {
     /// runtime the server will run on: the reader's center calls are driven on it.
     pub fn new(client: CenterClient, config: WebConfig) -> Self {
         let handle = tokio::runtime::Handle::current();
-        let institution = config.reader.institution.clone();
+        let institution = config.reader.institution;
         let as_of = config.reader.as_of;
         let reader = Reader::new(
             HandleCenter::new(client.clone(), handle),
