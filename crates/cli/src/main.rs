@@ -3,6 +3,7 @@
 
 mod bench;
 mod card_cmd;
+mod phone_cmd;
 mod registry;
 mod seed;
 mod seed_history;
@@ -47,6 +48,12 @@ enum Command {
         #[command(subcommand)]
         cmd: card_cmd::CardCommand,
     },
+    /// The smartphone: set it up from the portal app, wait for the push, show its status,
+    /// suspend or replace it, and hold it to a reader.
+    Phone {
+        #[command(subcommand)]
+        cmd: phone_cmd::PhoneCommand,
+    },
     /// Load generators of the performance targets.
     Bench {
         #[command(subcommand)]
@@ -77,6 +84,7 @@ fn main() -> Result<()> {
         Command::TerminalEnroll(a) => registry::enroll(a),
         Command::TerminalRevoke(a) => registry::revoke_terminal(a),
         Command::Terminal { cmd } => terminal_cmd::run(cmd),
+        Command::Phone { cmd } => phone_cmd::run(cmd),
         Command::Bench { cmd } => runtime()?.block_on(bench::run(cmd)),
     }
 }

@@ -19,6 +19,10 @@ pub struct ServeArgs {
     /// Serve HTTPS with mutual TLS for enrolled terminals, and the card path.
     #[arg(long)]
     pub tls: bool,
+    /// Delay between a smartphone set-up request and its issuance (with --tls): the
+    /// demo answers in seconds, the real service in minutes. `3s`, `500ms`, `2m`.
+    #[arg(long, default_value = "3s", value_parser = crate::phone_cmd::parse_delay)]
+    pub phone_issue_delay: std::time::Duration,
     /// Data directory holding the J-LIS state (CAs) for --tls.
     #[arg(long, default_value_os_t = crate::default_data_dir())]
     pub data_dir: PathBuf,
@@ -78,7 +82,11 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal();
     if args.tls {
-        let (state, tls) = tls_state(&store, &args.data_dir, addr).await?;
+        let phone = onshi_center::phone::PhoneConfig {
+            issue_delay: args.phone_issue_delay,
+            ..Default::default()
+        };
+        let (state, tls) = tls_state(&store, &args.data_dir, addr, phone).await?;
         println!("onshi center listening on https://{addr}");
         onshi_center::serve_tls(listener, state, tls, shutdown).await?;
     } else {
@@ -96,6 +104,7 @@ async fn tls_state(
     store: &Store,
     data_dir: &std::path::Path,
     addr: SocketAddr,
+    phone: onshi_center::phone::PhoneConfig,
 ) -> Result<(AppState, std::sync::Arc<rustls::ServerConfig>)> {
     let jlis_dir = data_dir.join("jlis");
     let mut jlis = onshi_pki::Jlis::load_or_create(&jlis_dir, chrono::Utc::now(), None)
@@ -114,7 +123,9 @@ async fn tls_state(
     let security = onshi_center::CardSecurity::load(jlis, store)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let state = AppState::with_card(store.clone(), security);
+    let state = AppState::with_card(store.clone(), security).with_phone(phone);
+    // The smartphone issuance worker: any number of centers may run one on one database.
+    onshi_center::phone::spawn_worker(state.clone());
     let cursor = state
         .reload_revocations(0)
         .await

@@ -15,6 +15,7 @@ CREATE TABLE phone_credentials (
     auth_spki           TEXT NOT NULL,        -- the phone's public keys (DER, hex)
     signing_spki        TEXT NOT NULL,
     device_key          TEXT,                 -- mdoc device key (iPhone), DER hex
+    portrait            TEXT,                 -- face photo for the mdoc (iPhone), hex
     token_sha256        TEXT NOT NULL,        -- hash of the phone's bearer token
     state               TEXT NOT NULL,        -- pending | issued | suspended | revoked | failed
     auth_fingerprint    TEXT,

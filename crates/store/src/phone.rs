@@ -73,6 +73,8 @@ pub struct NewPhoneApplication {
     pub signing_spki: Vec<u8>,
     /// The mdoc device key (iPhone).
     pub device_key: Option<Vec<u8>>,
+    /// The face photo the mdoc carries (iPhone), as read from the card face.
+    pub portrait: Option<Vec<u8>>,
     /// Hex SHA-256 of the bearer token the phone fetches its credential with.
     pub token_sha256: String,
     pub requested_at: NaiveDateTime,
@@ -93,6 +95,7 @@ pub struct PhoneCredentialRow {
     pub auth_spki: Vec<u8>,
     pub signing_spki: Vec<u8>,
     pub device_key: Option<Vec<u8>>,
+    pub portrait: Option<Vec<u8>>,
     pub token_sha256: String,
     pub state: PhoneState,
     pub auth_fingerprint: Option<String>,
@@ -182,6 +185,7 @@ const CRED_COLS: &[&str] = &[
     "auth_spki",
     "signing_spki",
     "device_key",
+    "portrait",
     "token_sha256",
     "state",
     "auth_fingerprint",
@@ -269,6 +273,7 @@ fn decode(row: &sqlx::any::AnyRow, p: &str) -> Result<PhoneCredentialRow, StoreE
         auth_spki: bytes(row, &c("auth_spki"))?,
         signing_spki: bytes(row, &c("signing_spki"))?,
         device_key: opt_bytes(row, &c("device_key"))?,
+        portrait: opt_bytes(row, &c("portrait"))?,
         token_sha256: row.try_get(c("token_sha256").as_str())?,
         state: PhoneState::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?,
         auth_fingerprint: row.try_get(c("auth_fingerprint").as_str())?,
@@ -363,8 +368,8 @@ impl Store {
         .await?;
         sqlx::query(
             "INSERT INTO phone_credentials (id, person_id, platform, model, os_version, card_fingerprint, card_not_after, \
-             auth_spki, signing_spki, device_key, token_sha256, state, requested_at, changed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', $12, $13)",
+             auth_spki, signing_spki, device_key, portrait, token_sha256, state, requested_at, changed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14)",
         )
         .bind(id)
         .bind(a.person_id)
@@ -376,6 +381,7 @@ impl Store {
         .bind(hex(&a.auth_spki))
         .bind(hex(&a.signing_spki))
         .bind(a.device_key.as_deref().map(hex))
+        .bind(a.portrait.as_deref().map(hex))
         .bind(a.token_sha256.as_str())
         .bind(instant_to_db(a.requested_at))
         .bind(now_db())

@@ -51,6 +51,7 @@ fn application(person_id: i64, card_fp: &str, run_after: NaiveDateTime) -> NewPh
         auth_spki: vec![1, 2, 3],
         signing_spki: vec![4, 5, 6],
         device_key: None,
+        portrait: None,
         token_sha256: "00".repeat(32),
         requested_at: now(),
         run_after,

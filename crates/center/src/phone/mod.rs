@@ -40,7 +40,8 @@ pub const DEFAULT_ISSUE_DELAY: Duration = Duration::from_secs(3);
 /// How the center runs the smartphone service.
 #[derive(Debug, Clone)]
 pub struct PhoneConfig {
-    /// Between a set-up request and its issuance.
+    /// Between a set-up request and its issuance (initial value of
+    /// [`PhoneService::issue_delay`]).
     pub issue_delay: Duration,
     /// The published compatibility list.
     pub compatibility: Compatibility,
@@ -60,6 +61,8 @@ impl Default for PhoneConfig {
 #[derive(Debug)]
 pub struct PhoneService {
     config: PhoneConfig,
+    /// The issuance delay in milliseconds (settable while serving).
+    delay_ms: std::sync::atomic::AtomicU64,
     wake: tokio::sync::Notify,
     changed: tokio::sync::watch::Sender<u64>,
 }
@@ -74,6 +77,9 @@ impl PhoneService {
     /// A service with `config`.
     pub fn new(config: PhoneConfig) -> Self {
         Self {
+            delay_ms: std::sync::atomic::AtomicU64::new(
+                u64::try_from(config.issue_delay.as_millis()).unwrap_or(u64::MAX),
+            ),
             config,
             wake: tokio::sync::Notify::new(),
             changed: tokio::sync::watch::channel(0).0,
@@ -83,6 +89,18 @@ impl PhoneService {
     /// The configuration.
     pub fn config(&self) -> &PhoneConfig {
         &self.config
+    }
+
+    /// Between a set-up request and its issuance.
+    pub fn issue_delay(&self) -> Duration {
+        Duration::from_millis(self.delay_ms.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Changes the issuance delay for requests made from now on.
+    pub fn set_issue_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.delay_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn wake_worker(&self) {

@@ -190,6 +190,16 @@ pub(super) async fn apply(
             ));
         }
     }
+    let portrait = match payload.input_support.as_ref() {
+        Some(is) if platform == "iphone" => {
+            let p = decode("request", "申請内容", &is.portrait)?;
+            if p.is_empty() {
+                return Err(invalid("request", "申請内容", "the face photo is empty"));
+            }
+            Some(p)
+        }
+        _ => None,
+    };
     for (what, spki) in [("auth", &auth_spki), ("signing", &signing_spki)] {
         if spki.len() < 200 || spki.len() > 400 || spki.first() != Some(&0x30) {
             return Err(invalid(
@@ -206,7 +216,7 @@ pub(super) async fn apply(
         .map_err(|_| PhoneError::Api(ApiError::Internal("system RNG failed".into())))?;
     let token = crate::hex(&token);
     let now = now_jst();
-    let delay = state.phone().config().issue_delay;
+    let delay = state.phone().issue_delay();
     let run_after = now + chrono::Duration::from_std(delay).unwrap_or_default();
     let (id, _job) = state
         .store()
@@ -220,6 +230,7 @@ pub(super) async fn apply(
             auth_spki,
             signing_spki,
             device_key,
+            portrait,
             token_sha256: sha256_hex(token.as_bytes()),
             requested_at: now,
             run_after,
@@ -244,7 +255,7 @@ pub(super) async fn apply(
             application_id: id.to_string(),
             state: "pending".into(),
             token,
-            ready_in_seconds: delay.as_secs(),
+            ready_in_seconds: delay.as_secs_f64().ceil() as u64,
             events: format!("/v1/phone/applications/{id}/events"),
             credential: format!("/v1/phone/applications/{id}/credential"),
         }),

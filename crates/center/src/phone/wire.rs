@@ -53,6 +53,9 @@ pub struct InputSupport {
     pub birth_date: chrono::NaiveDate,
     /// ISO 5218 digit.
     pub sex: String,
+    /// The face photo from the card-face AP (unlocked with 照合番号A, the My Number, and
+    /// checked against J-LIS's card-data signature by the app), base64.
+    pub portrait: String,
 }
 
 /// Body of `POST /v1/phone/applications`.

@@ -517,6 +517,12 @@ impl<C: CardChannel, S: Center> ExpectBiometric<C, S> {
         })
     }
 
+    /// The phone's channel: with an in-process phone, the patient acts on the phone
+    /// (Face ID / Touch ID) through it between taps.
+    pub fn channel_mut(&mut self) -> &mut C {
+        self.session.phone.channel_mut()
+    }
+
     /// The phone is back at the reader after the biometric: it signs the center's
     /// challenge only if Face ID / Touch ID passed on it.
     pub fn presented(self) -> PhoneReception<C, S> {
