@@ -22,7 +22,12 @@ pub use cose::{PrivateKey, PublicKey};
 pub use holder::{DeviceRequest, device_response};
 pub use issuer::{DocumentSigner, IssuerSigned, Validity, issue};
 pub use record::{CardRecord, DOC_TYPE, Element, NAMESPACE};
-pub use session::{SessionTranscript, device_engagement, engagement_key};
+pub use session::{
+    EphemeralKey, Role, STATUS_CBOR_DECODING_ERROR, STATUS_SESSION_ENCRYPTION_ERROR,
+    STATUS_SESSION_TERMINATION, SessionCipher, SessionTranscript, device_engagement,
+    engagement_key, parse_session_data, parse_session_establishment, session_data,
+    session_establishment,
+};
 pub use verify::{Disclosed, VerifiedMdoc, verify_device_response};
 
 /// Everything that can go wrong building, presenting or verifying an mdoc. The reader's
@@ -105,6 +110,9 @@ pub enum MdocError {
     /// (wrong device key, altered signature, or a response made for another session).
     #[error("the device signature does not verify for this session")]
     DeviceSignature,
+    /// A session message does not decrypt (wrong session keys, altered or replayed).
+    #[error("a session message does not decrypt")]
+    SessionDecryption,
 }
 
 impl MdocError {

@@ -254,7 +254,9 @@ impl VirtualPhone {
         }
         if aid == mdoc_applet::AID_MDOC && self.file.mdoc.is_some() {
             self.selected = Some(Applet::Mdoc);
-            return Response::status(StatusWord::OK);
+            let (session, response) = MdocSession::select(cmd.p2);
+            self.mdoc = session;
+            return response;
         }
         // No card-face or input-support AP on a phone (docs/reference.md §3).
         Response::status(StatusWord::FILE_NOT_FOUND)

@@ -52,6 +52,9 @@ pub enum PhoneError {
         /// What was asked.
         what: &'static str,
     },
+    /// The card substitute record is malformed or could not be built.
+    #[error("card substitute record: {0}")]
+    Mdoc(#[from] onshi_mdoc::MdocError),
 }
 
 /// The Android phone's own PINs, chosen by the holder in the portal app at set-up
@@ -224,4 +227,39 @@ pub fn remove_credentials(phone: &mut PhoneFile) {
     if let Some(m) = phone.mdoc.as_mut() {
         m.issuer_signed = None;
     }
+}
+
+/// The center's issuance of an iPhone's card substitute record: the ISO/IEC 18013-5
+/// `IssuerSigned` (CBOR) for `record`, bound to the device key the phone showed
+/// ([`PhoneFile::device_public_key`]), signed by J-LIS's document signer
+/// ([`Jlis::document_signer`]) and valid for `validity`.
+pub fn issue_mdoc(
+    signer: &onshi_pki::DocumentSignerKey,
+    record: &onshi_mdoc::CardRecord,
+    device_public_key: &[u8],
+    validity: onshi_mdoc::Validity,
+) -> Result<Vec<u8>, PhoneError> {
+    let signer =
+        onshi_mdoc::DocumentSigner::new(signer.pkcs8_der(), signer.certificate_der().to_vec())?;
+    Ok(onshi_mdoc::issue(record, device_public_key, &signer, validity)?.to_bytes())
+}
+
+/// Installs an issued card substitute record (CBOR `IssuerSigned`) on an iPhone,
+/// replacing an earlier one. Refuses a record bound to another phone's device key.
+pub fn install_mdoc(phone: &mut PhoneFile, issuer_signed: Vec<u8>) -> Result<(), PhoneError> {
+    let platform = phone.platform();
+    let Some(mdoc) = phone.mdoc.as_mut() else {
+        return Err(PhoneError::WrongPlatform {
+            platform,
+            what: "a card substitute record (iPhone only)",
+        });
+    };
+    let parsed = onshi_mdoc::IssuerSigned::from_bytes(&issuer_signed)?;
+    if parsed.device_key()? != onshi_mdoc::PublicKey::from_spki(&mdoc.device_spki)? {
+        return Err(PhoneError::NotThisPhone {
+            which: "card substitute record",
+        });
+    }
+    mdoc.issuer_signed = Some(issuer_signed);
+    Ok(())
 }

@@ -70,3 +70,40 @@ pub fn iphone(jlis: &mut Jlis) -> PhoneFile {
     phone::install_certificates(&mut phone, certs).unwrap();
     phone
 }
+
+/// The card substitute record of the fixture person.
+pub fn record() -> onshi_mdoc::CardRecord {
+    let a = attributes();
+    onshi_mdoc::CardRecord {
+        name: a.name,
+        address: a.address,
+        birth_date: a.birth_date,
+        sex: 2,
+        my_number: "987654321098".into(),
+        portrait: (0..2000u32).map(|i| (i % 251) as u8).collect(),
+    }
+}
+
+pub fn validity() -> onshi_mdoc::Validity {
+    onshi_mdoc::Validity {
+        signed: now(),
+        valid_from: now(),
+        valid_until: now() + chrono::Duration::days(5 * 365),
+    }
+}
+
+/// An iPhone with JPKI certificates and the card substitute record installed; returns
+/// it with the document-signer certificate readers trust.
+pub fn iphone_with_record(jlis: &mut Jlis) -> (PhoneFile, Vec<u8>) {
+    let mut phone = iphone(jlis);
+    let signer = jlis.document_signer(now()).unwrap();
+    let record = phone::issue_mdoc(
+        &signer,
+        &record(),
+        phone.device_public_key().unwrap(),
+        validity(),
+    )
+    .unwrap();
+    phone::install_mdoc(&mut phone, record).unwrap();
+    (phone, signer.certificate_der().to_vec())
+}
