@@ -156,3 +156,66 @@ fn android_phone_over_vpcd_and_pcscd() {
     let saved = PhoneFile::load(&path).unwrap();
     assert_eq!(saved.pin_record(PinRef::Auth).unwrap().tries_left, 0);
 }
+
+#[test]
+fn iphone_over_vpcd_and_pcscd_after_face_id() {
+    use onshi_card::phone::Biometric;
+    use onshi_card::phone::reader::{IphoneOutcome, RecordOutcome};
+    let Some(_turn) = env() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut jlis = jlis(dir.path());
+    let (file, trusted) = iphone_with_record(&mut jlis);
+    let path = dir.path().join("iphone.json");
+    file.save(&path).unwrap();
+    let store = jlis.trust_store(TrustPolicy::default()).unwrap();
+    let at = now() + chrono::Duration::days(1);
+    // First without the biometric: both applets refuse.
+    {
+        let _attached = Attached::new(&path, |_| {});
+        let mut client = JpkiClient::new(reader_channel());
+        assert_eq!(reader::identify(&mut client).unwrap(), Holder::Iphone);
+        assert_eq!(
+            reader::authenticate_iphone(&mut client, b"m").unwrap(),
+            IphoneOutcome::BiometricRequired
+        );
+        let outcome = reader::read_card_record(
+            client.channel_mut(),
+            &onshi_mdoc::DeviceRequest::all(),
+            std::slice::from_ref(&trusted),
+            at,
+        )
+        .unwrap();
+        assert!(matches!(outcome, RecordOutcome::BiometricRequired));
+    }
+    // The patient passes Face ID, then holds the phone to the reader.
+    let _attached = Attached::new(&path, |p| {
+        p.phone_mut().present_biometric(Biometric::FaceId, true);
+    });
+    let mut client = JpkiClient::new(reader_channel());
+    let message = b"reception over PC/SC";
+    let IphoneOutcome::Authenticated(auth) =
+        reader::authenticate_iphone(&mut client, message).unwrap()
+    else {
+        panic!("expected authentication after Face ID");
+    };
+    store
+        .verify_kind(&auth.certificate, now(), &[CertKind::PhoneAuth])
+        .unwrap()
+        .verify_signature(message, &auth.signature)
+        .unwrap();
+    let outcome = reader::read_card_record(
+        client.channel_mut(),
+        &onshi_mdoc::DeviceRequest::all(),
+        &[trusted],
+        at,
+    )
+    .unwrap();
+    let RecordOutcome::Verified(v) = outcome else {
+        panic!("expected the record");
+    };
+    assert_eq!(v.disclosed.name.as_deref(), Some(record().name.as_str()));
+    assert_eq!(
+        v.disclosed.portrait.as_deref(),
+        Some(&record().portrait[..])
+    );
+}
