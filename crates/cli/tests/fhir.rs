@@ -115,7 +115,7 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
             let h = n.household(c.household);
             let p = h.persons.iter().find(|p| p.id == c.person_id)?;
             let hist = onshi_synth::history::person_history(&n, &h, p);
-            (!hist.medications.is_empty() && !hist.checkups.is_empty()).then(|| (*c, hist))
+            (!hist.medications.is_empty() && !hist.checkups.is_empty()).then_some((*c, hist))
         })
         .expect("a linked person with medications and check-ups");
     let institution = n.institutions()[0].code.to_string();

@@ -261,7 +261,7 @@ fn folder_interface_answers_requests_over_mutual_tls() {
         "{r:?}"
     );
     wait_for(&dir.join("req/error/OQSsiquc01req_0003.xml"));
-    // Another kind: answered as not supported yet.
+    // A bulk fetch of a reception number the center never gave: an error from the center.
     drop_request(
         &dir,
         "OQSmuquc02req_0004.xml",
@@ -279,7 +279,8 @@ fn folder_interface_answers_requests_over_mutual_tls() {
         r.header
             .error
             .as_ref()
-            .is_some_and(|(_, m)| m.contains("OQSmuquc02"))
+            .is_some_and(|(c, _)| c == onshi_clinic::folder::CENTER_REFUSED),
+        "{r:?}"
     );
     let bytes = request(&institution, rec, person.birth_date, "受付-0005", false);
     drop_request(&dir, "OQSsiquc01req_0005.xml", &bytes, false);
@@ -407,4 +408,230 @@ fn folder_interface_answers_requests_over_mutual_tls() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// `<QualificationConfirmSearchInfo>` of a record, with `number` in place of its own.
+fn search_info(rec: &InsuredRecord, number: &str, birth: NaiveDate) -> String {
+    format!(
+        "<QualificationConfirmSearchInfo><InsurerNumber>{:>8}</InsurerNumber>{}\
+         <InsuredIdentificationNumber>{number}</InsuredIdentificationNumber>\
+         <InsuredBranchNumber>{}</InsuredBranchNumber><Birthdate>{}</Birthdate>\
+         </QualificationConfirmSearchInfo>",
+        rec.insurer_number.as_str(),
+        rec.symbol.as_ref().map_or(String::new(), |s| format!(
+            "<InsuredCardSymbol>{}</InsuredCardSymbol>",
+            s.as_str()
+        )),
+        rec.branch.as_str(),
+        birth.format("%Y%m%d"),
+    )
+}
+
+/// A request document around `body` (the content of `MessageBody`), UTF-8 or Shift_JIS.
+fn message(institution: &str, body: &str, with_date: bool, sjis: bool) -> Vec<u8> {
+    let date = if with_date {
+        format!(
+            "<QualificationConfirmationDate>{}</QualificationConfirmationDate>",
+            as_of().format("%Y%m%d")
+        )
+    } else {
+        String::new()
+    };
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"{}\"?>\r\n<XmlMsg><MessageHeader>{date}\
+         <MedicalInstitutionCode>{institution}</MedicalInstitutionCode></MessageHeader>\
+         <MessageBody>{body}</MessageBody></XmlMsg>\r\n",
+        if sjis { "Shift_JIS" } else { "UTF-8" },
+    );
+    if sjis {
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&xml);
+        assert!(!unmappable);
+        bytes.into_owned()
+    } else {
+        xml.into_bytes()
+    }
+}
+
+#[test]
+fn reference_numbers_and_bulk_checks_through_the_folder() {
+    let data = tempdir("folder-bulk");
+    let url = onshi_store::testing::fresh_sqlite_url(&data);
+    let n = Nation::new(Config {
+        seed: SEED,
+        persons: PERSONS,
+        as_of: as_of(),
+    });
+    let sc = find_scenarios(&n, n.household_count());
+    seed(&url, PERSONS, SEED, as_of(), false);
+    let institution = n.institutions()[0].code.to_string();
+    let cert = enroll(&url, &data, &institution, "F02");
+    let server = serve_tls(&url, &data);
+    let center = server
+        .base
+        .replace("https://", "https://localhost:")
+        .replacen("localhost:127.0.0.1:", "localhost:", 1);
+    let dir = data.join("emr");
+    let log = data.join("watcher.log");
+    let watcher = start_watcher(&dir, &center, &cert, &log);
+
+    let case = sc.valid[0];
+    let h = n.household(case.household);
+    let rec = h.records.iter().find(|r| r.id == case.record_id).unwrap();
+    let person = h.persons.iter().find(|p| p.id == case.person_id).unwrap();
+    let lost_case = sc.lost_other[0];
+    let lh = n.household(lost_case.household);
+    let lost = lh
+        .records
+        .iter()
+        .find(|r| r.id == lost_case.record_id)
+        .unwrap();
+    let lost_person = lh
+        .persons
+        .iter()
+        .find(|p| p.id == lost_case.person_id)
+        .unwrap();
+
+    // OQSsiimm01 in Shift_JIS: the clinic's patient id for the valid record.
+    let body = format!(
+        "{}<ReferenceNumber>患者-0042</ReferenceNumber>",
+        search_info(rec, rec.number.as_str(), person.birth_date)
+    );
+    drop_request(
+        &dir,
+        "OQSsiimm01req_0001.xml",
+        &message(&institution, &body, true, true),
+        true,
+    );
+    let (_, r) = wait_response(&dir, "OQSsiimm01res_0001.xml");
+    assert_eq!(r.header.segment, SegmentOfResult::Normal, "{r:?}");
+    assert_eq!(r.header.charset, CharacterCodeIdentifier::ShiftJis);
+    assert_eq!(r.body.reference_number.as_deref(), Some("患者-0042"));
+    wait_for(&dir.join("req/done/OQSsiimm01req_0001.xml"));
+
+    // A later single check of the same person carries it.
+    let bytes = request(&institution, rec, person.birth_date, "受付-1", false);
+    drop_request(&dir, "OQSsiquc01req_0001.xml", &bytes, false);
+    let (_, r) = wait_response(&dir, "OQSsiquc01res_0001.xml");
+    assert_eq!(
+        r.body.records[0].reference_number.as_deref(),
+        Some("患者-0042")
+    );
+
+    // A registration for nobody: an error naming the fault, in req/error/.
+    let body = format!(
+        "{}<ReferenceNumber>P-1</ReferenceNumber>",
+        search_info(rec, "99999999", person.birth_date)
+    );
+    drop_request(
+        &dir,
+        "OQSsiimm01req_0002.xml",
+        &message(&institution, &body, true, false),
+        false,
+    );
+    let (_, r) = wait_response(&dir, "OQSsiimm01res_0002.xml");
+    assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
+    let (code, msg) = r.header.error.clone().unwrap();
+    assert_eq!(code, onshi_clinic::folder::CENTER_REFUSED);
+    assert!(msg.contains("該当する資格がありません"), "{msg}");
+    wait_for(&dir.join("req/error/OQSsiimm01req_0002.xml"));
+
+    // OQSmuquc01: three patients (valid, lost, unknown) in a list; accepted (SegmentOfResult
+    // 2) with a reception number.
+    let body = format!(
+        "<QualificationConfirmSearchInfoList>{}{}{}</QualificationConfirmSearchInfoList>",
+        search_info(rec, rec.number.as_str(), person.birth_date),
+        search_info(lost, lost.number.as_str(), lost_person.birth_date),
+        search_info(rec, "88888888", person.birth_date),
+    );
+    drop_request(
+        &dir,
+        "OQSmuquc01req_0001.xml",
+        &message(&institution, &body, true, false),
+        true,
+    );
+    let (_, r) = wait_response(&dir, "OQSmuquc01res_0001.xml");
+    assert_eq!(r.header.segment, SegmentOfResult::Processing, "{r:?}");
+    let reception = r.body.reception_number.clone().expect("a ReceptionNumber");
+
+    // OQSmuquc02 (header without a date, as public clients write it), asked again with a
+    // new file while the answer is SegmentOfResult 2.
+    let fetch = |k: usize, sjis: bool| {
+        let name = format!("OQSmuquc02req_{k:04}.xml");
+        let body = format!("<ReceptionNumber>{reception}</ReceptionNumber>");
+        drop_request(
+            &dir,
+            &name,
+            &message(&institution, &body, false, sjis),
+            true,
+        );
+        wait_response(&dir, &name.replace("req_", "res_")).1
+    };
+    let deadline = Instant::now() + WAIT;
+    let mut k = 0;
+    let done = loop {
+        k += 1;
+        let r = fetch(k, k % 2 == 0);
+        assert_eq!(r.body.reception_number.as_deref(), Some(reception.as_str()));
+        match r.header.segment {
+            SegmentOfResult::Processing => {
+                assert!(r.body.bulk_results.is_empty());
+                assert!(Instant::now() < deadline, "bulk check still processing");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            SegmentOfResult::Normal => break r,
+            other => panic!("unexpected {other:?}: {r:?}"),
+        }
+    };
+    let results = &done.body.bulk_results;
+    assert_eq!(results.len(), 3, "{done:?}");
+    assert_eq!(
+        results.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(results[0].validity, Some(QualificationValidity::Valid));
+    assert_eq!(results[0].records[0].number, rec.number);
+    assert_eq!(
+        results[0].records[0].reference_number.as_deref(),
+        Some("患者-0042")
+    );
+    assert!(
+        matches!(
+            results[1].validity,
+            Some(QualificationValidity::Invalid | QualificationValidity::InvalidNewerExists)
+        ),
+        "{:?}",
+        results[1]
+    );
+    assert_eq!(results[1].records[0].number, lost.number);
+    assert_eq!(results[2].validity, Some(QualificationValidity::NotFound));
+    assert!(results[2].records.is_empty());
+
+    // The result outlives the terminal: a fetch written while the watcher is stopped is
+    // answered after its restart.
+    drop(watcher);
+    let name = "OQSmuquc02req_9000.xml";
+    let body = format!("<ReceptionNumber>{reception}</ReceptionNumber>");
+    drop_request(
+        &dir,
+        name,
+        &message(&institution, &body, false, true),
+        false,
+    );
+    let _watcher = start_watcher(&dir, &center, &cert, &log);
+    let (_, r) = wait_response(&dir, "OQSmuquc02res_9000.xml");
+    assert_eq!(r.header.segment, SegmentOfResult::Normal);
+    assert_eq!(r.header.charset, CharacterCodeIdentifier::ShiftJis);
+    assert_eq!(r.body.bulk_results, done.body.bulk_results);
+
+    // An unknown reception number is an error, not a hang.
+    let body = "<ReceptionNumber>B000000000000000000000000</ReceptionNumber>";
+    drop_request(
+        &dir,
+        "OQSmuquc02req_9001.xml",
+        &message(&institution, body, false, false),
+        false,
+    );
+    let (_, r) = wait_response(&dir, "OQSmuquc02res_9001.xml");
+    assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
+    wait_for(&dir.join("req/error/OQSmuquc02req_9001.xml"));
 }

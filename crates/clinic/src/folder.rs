@@ -27,13 +27,12 @@ use onshi_oqs::{
 };
 
 use crate::center::{BlockingCenter, CenterError};
+use crate::emr::BulkCheck;
 
 /// `ErrorCode` of an answer when the center could not be reached: retry later.
 pub const CENTER_UNREACHABLE: &str = "E4001";
 /// `ErrorCode` of an answer when the center refused the query.
 pub const CENTER_REFUSED: &str = "E4002";
-/// `ErrorCode` of an answer to a message kind this terminal does not process yet.
-pub const KIND_NOT_SUPPORTED: &str = "E4003";
 /// `ErrorCode` of an answer to a request for another institution than the terminal's.
 pub const INSTITUTION_MISMATCH: &str = "E4004";
 
@@ -51,6 +50,26 @@ pub trait InsuranceCenter {
         query: &InsuranceDataQuery,
         as_of: Option<chrono::NaiveDate>,
     ) -> Result<EligibilityResult, CenterError>;
+
+    /// `POST /v1/reference-numbers` (`OQSsiimm01`).
+    fn register_reference_number(
+        &mut self,
+        institution: &InstitutionCode,
+        query: &InsuranceDataQuery,
+        as_of: Option<chrono::NaiveDate>,
+        reference_number: &str,
+    ) -> Result<(), CenterError>;
+
+    /// `POST /v1/eligibility/bulk` (`OQSmuquc01`).
+    fn submit_bulk(
+        &mut self,
+        institution: &InstitutionCode,
+        queries: &[InsuranceDataQuery],
+        as_of: Option<chrono::NaiveDate>,
+    ) -> Result<BulkCheck, CenterError>;
+
+    /// `GET /v1/eligibility/bulk/{reception_number}` (`OQSmuquc02`).
+    fn fetch_bulk(&mut self, reception_number: &str) -> Result<BulkCheck, CenterError>;
 }
 
 impl InsuranceCenter for BlockingCenter {
@@ -61,6 +80,29 @@ impl InsuranceCenter for BlockingCenter {
         as_of: Option<chrono::NaiveDate>,
     ) -> Result<EligibilityResult, CenterError> {
         BlockingCenter::check_insurance_data(self, institution, query, as_of)
+    }
+
+    fn register_reference_number(
+        &mut self,
+        institution: &InstitutionCode,
+        query: &InsuranceDataQuery,
+        as_of: Option<chrono::NaiveDate>,
+        reference_number: &str,
+    ) -> Result<(), CenterError> {
+        BlockingCenter::register_reference_number(self, institution, query, as_of, reference_number)
+    }
+
+    fn submit_bulk(
+        &mut self,
+        institution: &InstitutionCode,
+        queries: &[InsuranceDataQuery],
+        as_of: Option<chrono::NaiveDate>,
+    ) -> Result<BulkCheck, CenterError> {
+        BlockingCenter::submit_bulk(self, institution, queries, as_of)
+    }
+
+    fn fetch_bulk(&mut self, reception_number: &str) -> Result<BulkCheck, CenterError> {
+        BlockingCenter::fetch_bulk(self, reception_number)
     }
 }
 
@@ -301,19 +343,6 @@ impl<C: InsuranceCenter> Folder<C> {
                     );
                 }
             };
-            if kind != MessageKind::SingleCheck {
-                let (charset, header) = onshi_oqs::salvage_header(&bytes);
-                return (
-                    custom_error(
-                        header.as_ref(),
-                        charset,
-                        now,
-                        KIND_NOT_SUPPORTED,
-                        &not_supported(kind),
-                    ),
-                    Outcome::Error(KIND_NOT_SUPPORTED.to_owned()),
-                );
-            }
             let parsed = onshi_oqs::parse_request(kind, &bytes);
             match &parsed {
                 Err(e)
@@ -343,10 +372,6 @@ impl<C: InsuranceCenter> Folder<C> {
                 Outcome::Error(code.to_owned()),
             )
         };
-        let query = match &parsed.request {
-            Request::Single(single) => &single.query,
-            _ => return fail(KIND_NOT_SUPPORTED, &not_supported(kind)),
-        };
         if parsed.header.institution != self.config.institution {
             return fail(
                 INSTITUTION_MISMATCH,
@@ -357,28 +382,43 @@ impl<C: InsuranceCenter> Folder<C> {
                 ),
             );
         }
-        let result = self.center.check_insurance_data(
-            &self.config.institution,
-            query,
-            parsed.header.confirmation_date,
-        );
-        match result {
-            Ok(result) => {
-                match onshi_oqs::eligibility_response(&parsed.header, &result, parsed.charset) {
-                    Ok(bytes) => (bytes, Outcome::Answered),
-                    Err(e) => {
-                        let code = e.code().as_str().to_owned();
-                        (
-                            onshi_oqs::error_response(
-                                Some(&parsed.header),
-                                &e,
-                                now,
-                                parsed.charset,
-                            ),
-                            Outcome::Error(code),
-                        )
-                    }
-                }
+        let institution = self.config.institution;
+        let as_of = parsed.header.confirmation_date;
+        let (h, cs) = (&parsed.header, parsed.charset);
+        let written = match &parsed.request {
+            Request::Single(single) => self
+                .center
+                .check_insurance_data(&institution, &single.query, as_of)
+                .map(|result| onshi_oqs::eligibility_response(h, &result, cs)),
+            Request::RegisterReference(reg) => self
+                .center
+                .register_reference_number(&institution, &reg.query, as_of, &reg.reference_number)
+                .map(|()| onshi_oqs::registration_response(h, &reg.reference_number, now, cs)),
+            Request::BulkSubmit(bulk) => self
+                .center
+                .submit_bulk(&institution, &bulk.queries, as_of)
+                .map(|b| onshi_oqs::bulk_accepted_response(h, &b.reception_number, now, cs)),
+            Request::BulkFetch(fetch) => self
+                .center
+                .fetch_bulk(&fetch.reception_number)
+                .map(|b| bulk_answer(h, b, now, cs)),
+            _ => {
+                let e = OqsError::FileName(kind.prefix().to_owned());
+                let code = e.code().as_str().to_owned();
+                return (
+                    onshi_oqs::error_response(Some(h), &e, now, cs),
+                    Outcome::Error(code),
+                );
+            }
+        };
+        match written {
+            Ok(Ok(bytes)) => (bytes, Outcome::Answered),
+            Ok(Err(e)) => {
+                let code = e.code().as_str().to_owned();
+                (
+                    onshi_oqs::error_response(Some(h), &e, now, cs),
+                    Outcome::Error(code),
+                )
             }
             Err(CenterError::Refused { problem, .. }) => fail(CENTER_REFUSED, &problem.message_ja),
             Err(CenterError::Unreachable { .. }) => fail(
@@ -405,10 +445,47 @@ impl<C: InsuranceCenter> Folder<C> {
     }
 }
 
-fn not_supported(kind: MessageKind) -> String {
-    format!(
-        "電文「{}」にはこの端末はまだ対応していません。",
-        kind.prefix()
+/// The answer to an `OQSmuquc02`: still processing (SegmentOfResult 2, the EMR asks
+/// again later with a new file), or one result per patient.
+fn bulk_answer(
+    req: &RequestHeader,
+    bulk: BulkCheck,
+    now: NaiveDateTime,
+    charset: Charset,
+) -> Result<Vec<u8>, OqsError> {
+    let Some(items) = bulk.results.filter(|_| bulk.status == "done") else {
+        return onshi_oqs::bulk_accepted_response(req, &bulk.reception_number, now, charset);
+    };
+    let results = items
+        .into_iter()
+        .map(|item| match (item.result, item.error) {
+            (Some(r), _) => onshi_oqs::BulkResult {
+                sequence: item.index + 1,
+                status: ProcessingResultStatus::Normal,
+                error: None,
+                validity: Some(r.validity),
+                records: r.records,
+            },
+            (None, e) => onshi_oqs::BulkResult {
+                sequence: item.index + 1,
+                status: ProcessingResultStatus::Error,
+                error: Some((
+                    CENTER_REFUSED.to_owned(),
+                    e.map(|p| p.message_ja)
+                        .unwrap_or_else(|| "照会できませんでした。".to_owned()),
+                )),
+                validity: None,
+                records: Vec::new(),
+            },
+        })
+        .collect();
+    onshi_oqs::bulk_result_response(
+        req,
+        &bulk.reception_number,
+        bulk.as_of,
+        results,
+        now,
+        charset,
     )
 }
 
@@ -461,6 +538,7 @@ fn custom_error(
             records: Vec::new(),
             reception_number: None,
             reference_number: None,
+            bulk_results: Vec::new(),
         },
     };
     onshi_oqs::write_response(&response).unwrap_or_else(|e: OqsError| {
@@ -503,6 +581,36 @@ mod tests {
         ) -> Result<EligibilityResult, CenterError> {
             self.calls += 1;
             (self.answer)()
+        }
+
+        fn register_reference_number(
+            &mut self,
+            _: &InstitutionCode,
+            _: &InsuranceDataQuery,
+            _: Option<chrono::NaiveDate>,
+            _: &str,
+        ) -> Result<(), CenterError> {
+            self.calls += 1;
+            (self.answer)().map(|_| ())
+        }
+
+        fn submit_bulk(
+            &mut self,
+            _: &InstitutionCode,
+            _: &[InsuranceDataQuery],
+            _: Option<chrono::NaiveDate>,
+        ) -> Result<BulkCheck, CenterError> {
+            self.calls += 1;
+            Err(CenterError::Unreachable {
+                reason: "refused".into(),
+            })
+        }
+
+        fn fetch_bulk(&mut self, _: &str) -> Result<BulkCheck, CenterError> {
+            self.calls += 1;
+            Err(CenterError::Unreachable {
+                reason: "refused".into(),
+            })
         }
     }
 
@@ -567,21 +675,28 @@ mod tests {
     }
 
     #[test]
-    fn malformed_truncated_foreign_and_other_kinds_are_errors() {
+    fn malformed_truncated_foreign_files_are_errors_and_other_kinds_reach_the_center() {
         let (dir, mut folder, inst) = setup("m");
         let req = dir.path().join("req");
         let full = request(inst.as_str());
         fs::write(req.join("OQSsiquc01req_a.xml"), &full[..full.len() / 2]).unwrap();
         fs::write(req.join("OQSsiquc01req_b.xml"), "<XmlMsg><oops></XmlMsg>").unwrap();
         fs::write(req.join("OQSsiquc01req_c.xml"), request("0110113719")).unwrap();
-        fs::write(req.join("OQSsiimm01req_d.xml"), &full).unwrap();
+        fs::write(
+            req.join("OQSsiimm01req_d.xml"),
+            full.replace(
+                "</QualificationConfirmSearchInfo>",
+                "</QualificationConfirmSearchInfo><ReferenceNumber>P-1</ReferenceNumber>",
+            ),
+        )
+        .unwrap();
         fs::write(req.join("notes.txt"), "x").unwrap();
         let out = folder.process_backlog().unwrap();
         let codes: Vec<_> = out.iter().map(|(_, o)| o.clone()).collect();
         assert_eq!(
             codes,
             vec![
-                Outcome::Error(KIND_NOT_SUPPORTED.into()),
+                Outcome::Error(CENTER_UNREACHABLE.into()),
                 Outcome::Error(ErrorCode::TRUNCATED.as_str().into()),
                 Outcome::Error(ErrorCode::MALFORMED.as_str().into()),
                 Outcome::Error(INSTITUTION_MISMATCH.into()),
@@ -589,7 +704,10 @@ mod tests {
             ],
             "{out:?}"
         );
-        assert_eq!(folder.center.calls, 0);
+        assert_eq!(
+            folder.center.calls, 1,
+            "only the registration reached the center"
+        );
         for n in ["a", "b", "c"] {
             let res = fs::read(dir.path().join(format!("res/OQSsiquc01res_{n}.xml"))).unwrap();
             assert_eq!(

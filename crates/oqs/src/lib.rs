@@ -27,8 +27,9 @@ pub use request::{
     salvage_header,
 };
 pub use response::{
-    ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response, eligibility_response,
-    error_response, face_result, parse_response, registration_response, write_response,
+    BulkResult, ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response,
+    bulk_result_response, eligibility_response, error_response, face_result, parse_response,
+    registration_response, write_response,
 };
 
 /// The largest request file read (a bulk request of a few thousand patients fits).

@@ -36,6 +36,10 @@ pub const PROCESSING_RESULT_MESSAGE: &str = "ProcessingResultMessage";
 pub const QUALIFICATION_VALIDITY: &str = "QualificationValidity";
 pub const RESULT_LIST: &str = "ResultList";
 pub const RESULT: &str = "ResultOfQualificationConfirmation";
+/// The per-patient results of a bulk check (onshi's design, see `BulkResult`).
+pub const BULK_RESULT_LIST: &str = "QualificationConfirmResultList";
+pub const BULK_RESULT: &str = "QualificationConfirmResult";
+pub const SEQUENCE_NUMBER: &str = "SequenceNumber";
 pub const INSURED_CARD_CLASSIFICATION: &str = "InsuredCardClassification";
 pub const PERSONAL_FAMILY_CLASSIFICATION: &str = "PersonalFamilyClassification";
 pub const INSURED_NAME: &str = "InsuredName";

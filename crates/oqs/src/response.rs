@@ -45,6 +45,25 @@ pub struct ResponseBody {
     pub reception_number: Option<String>,
     /// 照会番号 echoed by a registration.
     pub reference_number: Option<String>,
+    /// The answer of a finished bulk check (`OQSmuquc02`), one per patient of the
+    /// request, in its order.
+    pub bulk_results: Vec<BulkResult>,
+}
+
+/// One patient's answer in a bulk check result: onshi's design (no public sample of
+/// `OQSmuquc02` results exists), written as
+/// `QualificationConfirmResultList/QualificationConfirmResult{SequenceNumber,
+/// ProcessingResultStatus, ProcessingResultCode?, ProcessingResultMessage?,
+/// QualificationValidity?, ResultList?}` — the body of a single check, per patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkResult {
+    /// 1-based position of the patient in the request.
+    pub sequence: usize,
+    pub status: ProcessingResultStatus,
+    /// Code and message when this patient could not be checked.
+    pub error: Option<(String, String)>,
+    pub validity: Option<QualificationValidity>,
+    pub records: Vec<Qualification>,
 }
 
 /// A response file read back.
@@ -116,6 +135,28 @@ fn write_body(w: &mut Writer, b: &ResponseBody, charset: Charset) {
         }
         w.close(RESULT_LIST);
     }
+    if !b.bulk_results.is_empty() {
+        w.open(BULK_RESULT_LIST);
+        for r in &b.bulk_results {
+            w.open(BULK_RESULT);
+            w.leaf(SEQUENCE_NUMBER, &r.sequence.to_string());
+            w.leaf(PROCESSING_RESULT_STATUS, r.status.code());
+            if let Some((code, message)) = &r.error {
+                w.leaf(PROCESSING_RESULT_CODE, code);
+                w.leaf(PROCESSING_RESULT_MESSAGE, message);
+            }
+            w.leaf_opt(QUALIFICATION_VALIDITY, r.validity.map(|v| v.code()));
+            if !r.records.is_empty() {
+                w.open(RESULT_LIST);
+                for q in &r.records {
+                    qualification::write(w, q, charset);
+                }
+                w.close(RESULT_LIST);
+            }
+            w.close(BULK_RESULT);
+        }
+        w.close(BULK_RESULT_LIST);
+    }
     w.leaf_opt(REFERENCE_NUMBER, b.reference_number.as_deref());
     w.close(MESSAGE_BODY);
 }
@@ -158,6 +199,7 @@ fn ok_body() -> ResponseBody {
         records: Vec::new(),
         reception_number: None,
         reference_number: None,
+        bulk_results: Vec::new(),
     }
 }
 
@@ -219,6 +261,34 @@ pub fn bulk_accepted_response(
         ),
         body: ResponseBody {
             reception_number: Some(reception_number.to_owned()),
+            ..ok_body()
+        },
+    })
+}
+
+/// The answer to an `OQSmuquc02` request whose bulk check is finished: one
+/// [`BulkResult`] per patient, with the 受付番号.
+pub fn bulk_result_response(
+    req: &RequestHeader,
+    reception_number: &str,
+    as_of: NaiveDate,
+    results: Vec<BulkResult>,
+    processed_at: NaiveDateTime,
+    charset: Charset,
+) -> Result<Vec<u8>, OqsError> {
+    let mut header = normal_header(
+        req,
+        ReferenceClassification::InsuranceData,
+        SegmentOfResult::Normal,
+        processed_at,
+        charset,
+    );
+    header.confirmation_date = as_of;
+    write_response(&ParsedResponse {
+        header,
+        body: ResponseBody {
+            reception_number: Some(reception_number.to_owned()),
+            bulk_results: results,
             ..ok_body()
         },
     })
@@ -359,7 +429,15 @@ pub fn parse_response(bytes: &[u8]) -> Result<ParsedResponse, OqsError> {
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
+    let bulk_results = match b.child(BULK_RESULT_LIST)? {
+        Some(list) => list
+            .all(BULK_RESULT)
+            .map(read_bulk_result)
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
     let body = ResponseBody {
+        bulk_results,
         status: required(b, PROCESSING_RESULT_STATUS, ProcessingResultStatus::parse)?,
         result_code: b.opt_text(PROCESSING_RESULT_CODE)?.map(str::to_owned),
         result_message: b.opt_text(PROCESSING_RESULT_MESSAGE)?.map(str::to_owned),
@@ -369,6 +447,40 @@ pub fn parse_response(bytes: &[u8]) -> Result<ParsedResponse, OqsError> {
         reference_number: b.opt_text(REFERENCE_NUMBER)?.map(str::to_owned),
     };
     Ok(ParsedResponse { header, body })
+}
+
+fn read_bulk_result(e: &Element) -> Result<BulkResult, OqsError> {
+    let seq = e.text_of(SEQUENCE_NUMBER)?;
+    let sequence = seq
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| OqsError::InvalidValue {
+            element: SEQUENCE_NUMBER,
+            detail: format!("{seq:?} は 1 以上の数ではありません"),
+        })?;
+    let error = match e.opt_text(PROCESSING_RESULT_CODE)? {
+        Some(c) => Some((
+            c.to_owned(),
+            e.opt_text(PROCESSING_RESULT_MESSAGE)?
+                .unwrap_or("")
+                .to_owned(),
+        )),
+        None => None,
+    };
+    Ok(BulkResult {
+        sequence,
+        status: required(e, PROCESSING_RESULT_STATUS, ProcessingResultStatus::parse)?,
+        error,
+        validity: code(e, QUALIFICATION_VALIDITY, QualificationValidity::parse)?,
+        records: match e.child(RESULT_LIST)? {
+            Some(list) => list
+                .all(RESULT)
+                .map(qualification::read)
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        },
+    })
 }
 
 pub(crate) fn opt_date(e: &Element, name: &'static str) -> Result<Option<NaiveDate>, OqsError> {
