@@ -4,7 +4,9 @@
 //! issuance from the J-LIS CAs of `onshi-pki`, the reader-side client the clinic terminal
 //! uses, and the transports behind one [`CardChannel`] trait: in-process, vpcd (so a virtual
 //! card appears in a real PC/SC reader), PC/SC (feature `pcsc`) and transcript
-//! recording/replay.
+//! recording/replay. Its `phone` module holds the smartphone credentials: the Android and
+//! iPhone JPKI applets and the iPhone's card substitute record applet, on the same
+//! transports.
 //!
 //! It is a pure protocol library: it must not speak HTTP, touch SQL, or know about the
 //! center's protocol. The only files it writes are card files, and the only sockets it

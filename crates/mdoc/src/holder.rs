@@ -100,7 +100,7 @@ pub(crate) fn device_authentication_bytes(
 
 /// The phone's answer to `request` in the session `transcript`: the requested items of
 /// `issuer_signed` and a device signature by `device_key` (which must be the key the MSO
-/// binds). `DeviceResponse` = {"version", "documents": [Document], "status": 0}, encoded.
+/// binds). `DeviceResponse` = `{"version", "documents": [Document], "status": 0}`, encoded.
 pub fn device_response(
     issuer_signed: &IssuerSigned,
     device_key: &PrivateKey,

@@ -87,7 +87,7 @@ pub struct IssuerSigned {
 }
 
 impl IssuerSigned {
-    /// `IssuerSigned` = {"nameSpaces": {ns: [IssuerSignedItemBytes]}, "issuerAuth": COSE_Sign1}.
+    /// `IssuerSigned` = `{"nameSpaces": {ns: [IssuerSignedItemBytes]}, "issuerAuth": COSE_Sign1}`.
     pub fn to_value(&self) -> Value {
         Value::Map(vec![
             (
