@@ -423,3 +423,40 @@ fn characters_beyond_shift_jis_arrive_as_references_and_extensions_as_bytes() {
         assert_eq!(err(&text).code(), ErrorCode::MALFORMED, "{bad}");
     }
 }
+
+/// The sample files of docs/samples (the vendor's guide) are read as the guide says.
+#[test]
+fn documented_samples_parse() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/samples");
+    let mut seen = 0;
+    for (sub, charset) in [
+        ("utf8", crate::Charset::Utf8),
+        ("shift_jis", crate::Charset::ShiftJis),
+    ] {
+        for entry in std::fs::read_dir(root.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+            let bytes = std::fs::read(&path).unwrap();
+            if name.contains("req_") {
+                let kind = crate::MessageKind::from_request_file_name(&name).unwrap();
+                let r = crate::parse_request(kind, &bytes)
+                    .unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
+                assert_eq!(r.charset, charset, "{name}");
+            } else {
+                let r =
+                    crate::parse_response(&bytes).unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
+                assert_eq!(r.header.charset, charset, "{name}");
+                if name.starts_with("OQSmuquc02") {
+                    assert_eq!(r.body.bulk_results.len(), 2);
+                    let q = &r.body.bulk_results[0].records[0];
+                    assert_eq!(q.reference_number.as_deref(), Some("患者-000123"));
+                    // Written back, the sample reads the same.
+                    let again = crate::write_response(&r).unwrap();
+                    assert_eq!(crate::parse_response(&again).unwrap(), r);
+                }
+            }
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 12);
+}
