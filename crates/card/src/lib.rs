@@ -9,8 +9,8 @@
 //! transports.
 //!
 //! It is a pure protocol library: it must not speak HTTP, touch SQL, or know about the
-//! center's protocol. The only files it writes are card files, and the only sockets it
-//! opens are to vpcd.
+//! center's protocol. The only files it writes are card and phone files, and the only
+//! sockets it opens are to vpcd.
 
 pub mod apdu;
 pub mod cardfile;
@@ -20,9 +20,9 @@ pub mod data;
 pub mod issue;
 pub mod layout;
 pub mod onsign;
-pub mod phone;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_channel;
+pub mod phone;
 pub mod secret;
 pub mod status;
 pub mod tlv;

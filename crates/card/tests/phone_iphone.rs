@@ -287,3 +287,73 @@ fn the_iphone_file_round_trips_and_presents_from_disk() {
         .unwrap();
     assert_eq!(again.certificate_der(), v.signer_certificate.as_slice());
 }
+
+#[test]
+fn the_record_carries_what_the_set_up_read_from_the_card() {
+    use onshi_card::{CardPins, IssueOptions, Person, Pin, Sex};
+    let dir = tempfile::tempdir().unwrap();
+    let mut jlis = jlis(dir.path());
+    let key = onshi_card::card_data_key(&dir.path().join("jlis")).unwrap();
+    let photo = vec![0xFF, 0x4F, 0xFF, 0x51, 42, 43, 44];
+    let card = onshi_card::issue_card(
+        &mut jlis,
+        key.as_ref(),
+        &Person {
+            name: "診療　次郎".into(),
+            name_kana: "シンリョウ　ジロウ".into(),
+            address: "福岡県福岡市中央区天神１－８－１".into(),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1975, 2, 3).unwrap(),
+            sex: Sex::Male,
+            my_number: onshi_model::MyNumber::from_payload(12_345_678_901).unwrap(),
+        },
+        &CardPins {
+            auth: Pin::from("1234"),
+            sign: Some(Pin::from("SIGN2025")),
+            input_support: Pin::from("5678"),
+        },
+        &IssueOptions {
+            issued_at: now(),
+            face_photo: photo.clone(),
+            security_code: None,
+        },
+    )
+    .unwrap();
+    let matching_b = Pin::from(card.printed.matching_number_b().as_str());
+    // The set-up reads the card (input-support PIN on iPhone) and its face photo.
+    let mut reader = JpkiClient::new(onshi_card::VirtualCard::new(card));
+    let (_, read) = reader
+        .read_input_support(&Pin::from("5678"), key.public_key_spki())
+        .unwrap();
+    let (my_number, attributes) = read.unwrap();
+    let face = reader
+        .read_card_face(&matching_b, key.public_key_spki())
+        .unwrap()
+        .unwrap();
+    let record = phone::card_record(&attributes, &my_number, face.face.face_photo.clone());
+    let mut file = iphone(&mut jlis);
+    let signer = jlis.document_signer(now()).unwrap();
+    let issued = phone::issue_mdoc(
+        &signer,
+        &record,
+        file.device_public_key().unwrap(),
+        validity(),
+    )
+    .unwrap();
+    phone::install_mdoc(&mut file, issued).unwrap();
+    let mut phone = VirtualPhone::new(file);
+    phone.present_biometric(Biometric::FaceId, true);
+    let v = verified(
+        read_card_record(
+            &mut phone,
+            &DeviceRequest::all(),
+            &[signer.certificate_der().to_vec()],
+            at(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(v.disclosed.name.as_deref(), Some("診療　次郎"));
+    assert_eq!(v.disclosed.sex, Some(1));
+    assert_eq!(v.disclosed.birth_date, Some(attributes.birth_date));
+    assert_eq!(v.disclosed.my_number, Some(my_number));
+    assert_eq!(v.disclosed.portrait, Some(photo));
+}

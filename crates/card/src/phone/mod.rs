@@ -40,6 +40,6 @@ pub use file::{
 };
 pub use handset::{Biometric, Handset, HandsetError, OsVersion, Platform};
 pub use provision::{
-    PhoneError, PhonePins, install_certificates, install_mdoc, issue_mdoc,
+    PhoneError, PhonePins, card_record, install_certificates, install_mdoc, issue_mdoc,
     issue_phone_certificates, new_phone, remove_credentials,
 };

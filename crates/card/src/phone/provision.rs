@@ -263,3 +263,20 @@ pub fn install_mdoc(phone: &mut PhoneFile, issuer_signed: Vec<u8>) -> Result<(),
     mdoc.issuer_signed = Some(issuer_signed);
     Ok(())
 }
+
+/// The card substitute record's data from what the set-up read off the card: the 4
+/// attributes and the My Number (input-support AP) and the face photo (card-face AP).
+pub fn card_record(
+    attributes: &crate::data::Attributes,
+    my_number: &str,
+    face_photo: Vec<u8>,
+) -> onshi_mdoc::CardRecord {
+    onshi_mdoc::CardRecord {
+        name: attributes.name.clone(),
+        address: attributes.address.clone(),
+        birth_date: attributes.birth_date,
+        sex: attributes.sex.iso5218(),
+        my_number: my_number.to_owned(),
+        portrait: face_photo,
+    }
+}
