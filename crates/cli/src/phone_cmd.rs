@@ -25,7 +25,7 @@ use onshi_center::phone::wire::{
     self, CardLogin, EVENT_ENDED, EVENT_READY, InputSupport, PhoneCredential, PhoneStatus,
     SETUP_PURPOSE, SetupAccepted, SetupPayload, SetupRequest,
 };
-use onshi_clinic::reception::{PhoneKind, PhoneReception};
+use onshi_clinic::reception::{PhoneKind, PhoneReception, PhoneTrust};
 use onshi_clinic::{BlockingCenter, CenterClient, Lang, Reader, ReaderConfig, TerminalCredentials};
 use serde_json::json;
 
@@ -567,14 +567,10 @@ fn install(phone_path: &Path, cred: &PhoneCredential) -> Result<()> {
         },
     )?;
     if let Some(m) = &cred.mdoc {
-        install_mdoc(&mut phone, &d(m)?)?;
+        onshi_card::phone::install_mdoc(&mut phone, d(m)?)?;
     }
     phone.save(phone_path)?;
     Ok(())
-}
-
-fn install_mdoc(_phone: &mut PhoneFile, _mdoc: &[u8]) -> Result<()> {
-    bail!("this build cannot install an mdoc")
 }
 
 #[derive(Debug, clap::Args)]
@@ -809,7 +805,12 @@ fn reception(a: ReceptionArgs) -> Result<()> {
             shown.push(json!({"state": s.name(), "id": m.id(), "text": m.text(Lang::Ja)}));
         }
     };
-    let choose = reader.start().use_phone().choose(kind);
+    // The reader trusts J-LIS's document signer of the iPhone's record.
+    let signer = a.data_dir.join("jlis").join("doc-signer.der");
+    let trust = PhoneTrust {
+        document_signers: std::fs::read(&signer).map(|d| vec![d]).unwrap_or_default(),
+    };
+    let choose = reader.start().use_phone(trust).choose(kind);
     let channel = FileBackedPhone::open(&a.phone)?;
     let mut state = choose.phone_placed(channel);
     let mut pins = a.pins.iter();
@@ -850,6 +851,14 @@ fn reception(a: ReceptionArgs) -> Result<()> {
                     "method": d.method,
                     "consents": d.consents.iter().map(|k| onshi_clinic::wire::consent_name(*k)).collect::<Vec<_>>(),
                     "notices": d.notices.iter().map(msg_json).collect::<Vec<_>>(),
+                    "record": d.record.as_ref().map(|r| json!({
+                        "name": r.name,
+                        "address": r.address,
+                        "birth_date": r.birth_date,
+                        "sex": r.sex,
+                        "portrait_bytes": r.portrait.as_ref().map(Vec::len),
+                        "my_number_disclosed": r.my_number.is_some(),
+                    })),
                     "result": d.check,
                 });
             }

@@ -318,7 +318,9 @@ async fn end_credentials(
              (SELECT auth_fingerprint FROM phone_credentials WHERE id = $4 AND auth_fingerprint IS NOT NULL \
               UNION ALL SELECT signing_fingerprint FROM phone_credentials WHERE id = $4 AND signing_fingerprint IS NOT NULL)",
         )
-        .bind(instant_to_db(at))
+        // card_certificates keeps revocation times in UTC (as J-LIS's registry writes
+        // them and the CRLs publish them).
+        .bind(now_db())
         .bind(reason)
         .bind(now_db())
         .bind(*id)

@@ -33,7 +33,9 @@ impl Version {
 impl std::fmt::Display for Version {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let [a, b, c] = self.0;
-        if c == 0 {
+        if b == 0 && c == 0 {
+            write!(f, "{a}")
+        } else if c == 0 {
             write!(f, "{a}.{b}")
         } else {
             write!(f, "{a}.{b}.{c}")

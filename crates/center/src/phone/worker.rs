@@ -141,6 +141,16 @@ async fn issue(state: &AppState, job: &PhoneJob) -> Result<IssuedPhone, String> 
     let now = Utc::now();
     let (auth, signing) = {
         let mut jlis = card.jlis.lock().map_err(|_| "J-LIS state poisoned")?;
+        // Other programs (the registry's card issuance) advance the serial counters in the
+        // J-LIS state directory: read them again before issuing, so that serials stay
+        // unique across the processes that share the directory.
+        let base = jlis
+            .ca(CaKind::PhoneAuth)
+            .crl_url()
+            .and_then(|u| u.strip_suffix(&format!("/{}.crl", CaKind::PhoneAuth.label())))
+            .map(str::to_owned);
+        *jlis = onshi_pki::Jlis::load_or_create(jlis.dir().to_path_buf(), now, base.as_deref())
+            .map_err(|e| format!("J-LIS state: {e}"))?;
         let auth = jlis
             .issue_auth(CaKind::PhoneAuth, &cred.auth_spki, person.birth_date, now)
             .map_err(|e| format!("phone auth certificate: {e}"))?;

@@ -21,7 +21,7 @@ pub use outcome::{Done, ExpectConsent, ExpectLinkConsent, ExpectLinkPin, Failed}
 pub use phone::{
     BIOMETRIC_ATTEMPTS, ExpectBiometric, ExpectPhone, ExpectPhoneConsent, ExpectPhoneKind,
     ExpectPhonePin, PhoneCheckRequest, PhoneDone, PhoneKind, PhoneMessage, PhoneMethod,
-    PhoneReception, PhoneSession,
+    PhoneReception, PhoneSession, PhoneTrust, RECORD_ELEMENTS,
 };
 
 use crate::center::Center;

@@ -12,9 +12,11 @@
 //! left, a biometric that did not pass.
 
 use onshi_card::phone::reader::{
-    Holder, IphoneOutcome, PhoneAuthentication, authenticate_android, authenticate_iphone, identify,
+    Holder, IphoneOutcome, PhoneAuthentication, PresentationError, RecordOutcome,
+    authenticate_android, authenticate_iphone, identify, read_card_record,
 };
 use onshi_card::{CardChannel, ClientError, JpkiClient, Pin, VerifyOutcome};
+use onshi_mdoc::Disclosed;
 use onshi_model::ConsentKind;
 use serde::Serialize;
 
@@ -23,6 +25,18 @@ use super::{ExpectCard, Failed, Reader};
 use crate::center::{Center, CenterError, ProblemCode};
 use crate::message::Message;
 use crate::wire::{CardCheck, Challenge, SignedAt, auth_message};
+
+/// What the reader trusts for phones: the document-signer certificates (DER) of the
+/// iPhone's card substitute record, as distributed by J-LIS.
+#[derive(Debug, Clone, Default)]
+pub struct PhoneTrust {
+    /// Trusted document-signer certificates, DER.
+    pub document_signers: Vec<Vec<u8>>,
+}
+
+/// The elements the reader asks the iPhone for: what the reception shows staff (the My
+/// Number is not needed for eligibility and is not requested).
+pub const RECORD_ELEMENTS: [&str; 5] = ["name", "address", "birth_date", "sex", "portrait"];
 
 /// Biometric attempts the reader waits for before sending the patient to the desk.
 pub const BIOMETRIC_ATTEMPTS: u8 = 3;
@@ -291,10 +305,12 @@ fn phone_failed<C, S>(
 }
 
 impl<S: Center> ExpectCard<S> {
-    /// The patient pressed 「スマートフォンを利用」.
-    pub fn use_phone(self) -> ExpectPhoneKind<S> {
+    /// The patient pressed 「スマートフォンを利用」; `trust` is what the reader trusts
+    /// for the iPhone's record.
+    pub fn use_phone(self, trust: PhoneTrust) -> ExpectPhoneKind<S> {
         ExpectPhoneKind {
             reader: self.reader,
+            trust,
             notice: None,
         }
     }
@@ -304,6 +320,7 @@ impl<S: Center> ExpectCard<S> {
 #[derive(Debug)]
 pub struct ExpectPhoneKind<S> {
     reader: Reader<S>,
+    trust: PhoneTrust,
     notice: Option<Message>,
 }
 
@@ -312,6 +329,7 @@ impl<S: Center> ExpectPhoneKind<S> {
     pub fn choose(self, kind: PhoneKind) -> ExpectPhone<S> {
         ExpectPhone {
             reader: self.reader,
+            trust: self.trust,
             kind,
             notice: None,
         }
@@ -327,6 +345,7 @@ impl<S: Center> ExpectPhoneKind<S> {
 #[derive(Debug)]
 pub struct ExpectPhone<S> {
     reader: Reader<S>,
+    trust: PhoneTrust,
     /// The kind the patient chose.
     pub kind: PhoneKind,
     notice: Option<Message>,
@@ -337,8 +356,10 @@ pub struct PhoneSession<C, S> {
     reader: Reader<S>,
     phone: JpkiClient<C>,
     kind: PhoneKind,
+    trust: PhoneTrust,
     auth: Option<PhoneAuthentication>,
     challenge: Option<(Challenge, SignedAt)>,
+    record: Option<Disclosed>,
 }
 
 impl<C, S> std::fmt::Debug for PhoneSession<C, S> {
@@ -389,8 +410,10 @@ impl<S: Center> ExpectPhone<S> {
             reader: self.reader,
             phone,
             kind: found,
+            trust: self.trust,
             auth: None,
             challenge: None,
+            record: None,
         };
         match found {
             PhoneKind::Android => match session.phone.tries_left(onshi_card::PinRef::Auth) {
@@ -538,7 +561,49 @@ impl<C: CardChannel, S: Center> ExpectBiometric<C, S> {
         match authenticate_iphone(&mut session.phone, &message) {
             Ok(IphoneOutcome::Authenticated(auth)) => {
                 session.auth = Some(auth);
-                PhoneReception::ExpectPhoneConsent(ExpectPhoneConsent::new(session))
+                // The card substitute record, verified by the reader: issuer signature,
+                // digests, validity, and the device signature over this session.
+                let request = onshi_mdoc::DeviceRequest {
+                    elements: RECORD_ELEMENTS.iter().map(|e| (*e).to_owned()).collect(),
+                };
+                let at = session.reader.now();
+                match read_card_record(
+                    session.phone.channel_mut(),
+                    &request,
+                    &session.trust.document_signers,
+                    at,
+                ) {
+                    Ok(RecordOutcome::Verified(v)) => {
+                        session.record = Some(v.disclosed);
+                        PhoneReception::ExpectPhoneConsent(ExpectPhoneConsent::new(session))
+                    }
+                    Ok(RecordOutcome::BiometricRequired) => {
+                        let attempts_left = attempts_left.saturating_sub(1);
+                        let notice =
+                            Message::Phone(PhoneMessage::BiometricFailed { attempts_left });
+                        if attempts_left == 0 {
+                            phone_failed(session.reader, notice, None)
+                        } else {
+                            PhoneReception::ExpectBiometric(ExpectBiometric {
+                                session,
+                                attempts_left,
+                                notice: Some(notice),
+                            })
+                        }
+                    }
+                    Err(PresentationError::Mdoc(_)) | Err(PresentationError::SessionStatus(_)) => {
+                        phone_failed(
+                            session.reader,
+                            Message::Phone(PhoneMessage::MdocInvalid),
+                            None,
+                        )
+                    }
+                    Err(_) => phone_failed(
+                        session.reader,
+                        Message::Phone(PhoneMessage::PhoneUnreadable),
+                        None,
+                    ),
+                }
             }
             Ok(IphoneOutcome::BiometricRequired) => {
                 let attempts_left = attempts_left.saturating_sub(1);
@@ -633,6 +698,9 @@ pub struct PhoneDone<S> {
     pub consents: Vec<ConsentKind>,
     /// What staff and patient should know about the result.
     pub notices: Vec<Message>,
+    /// iPhone: the card substitute record as the reader verified it (name, address, birth
+    /// date, sex, face photo), for staff to compare with the patient.
+    pub record: Option<Disclosed>,
 }
 
 impl<S: Center> PhoneDone<S> {
@@ -706,6 +774,7 @@ fn submit<C: CardChannel, S: Center>(
                 method,
                 consents,
                 notices,
+                record: session.record,
             })
         }
         Err(e) => center_failed(session.reader, e),

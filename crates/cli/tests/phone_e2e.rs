@@ -1,0 +1,577 @@
+//! The smartphone across processes, on SQLite: the center as `onshi serve --tls` with a
+//! short issuance delay, the portal app and the phone as `onshi phone …`, the reader as
+//! `onshi phone reception`. Set-up signed with the card, the push arriving on the phone's
+//! open channel, receptions with the Android PIN (wrong, then right) and the iPhone
+//! biometric (failed, then passed), the compatibility list (API, page, refused set-up),
+//! suspension and resumption from the portal, replacement by a new phone, the card's
+//! renewal and revocation ending the phone (and its serial in the phone CRL), and a
+//! center killed with -9 while a job is queued.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::tls::*;
+use common::*;
+use serde_json::Value;
+
+const DELAY: &str = "2s";
+
+struct World {
+    data: PathBuf,
+    url: String,
+    center: String,
+    terminal: PathBuf,
+    server: Option<Running>,
+}
+
+impl World {
+    fn center_args(&self) -> Vec<String> {
+        vec![
+            "--center".into(),
+            self.center.clone(),
+            "--data-dir".into(),
+            self.data.to_str().unwrap().into(),
+        ]
+    }
+
+    fn phone(&self, args: &[&str]) -> String {
+        let mut a: Vec<String> = vec!["phone".into()];
+        a.extend(args.iter().map(|s| s.to_string()));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        run(&a)
+    }
+
+    /// `onshi phone SUB ARGS --center … --data-dir …`, expecting failure; its stderr.
+    fn phone_fails(&self, sub: &str, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .arg("phone")
+            .arg(sub)
+            .args(args)
+            .args(self.center_args())
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "onshi phone {sub} {args:?} succeeded"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn with_center(&self, sub: &str, args: &[&str]) -> String {
+        let mut a: Vec<String> = vec![sub.into()];
+        a.extend(args.iter().map(|s| s.to_string()));
+        a.extend(self.center_args());
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        self.phone(&a)
+    }
+
+    fn new_phone(&self, name: &str, args: &[&str]) -> PathBuf {
+        let p = self.data.join(name);
+        let mut a = vec!["new", "--out", p.to_str().unwrap()];
+        a.extend_from_slice(args);
+        self.phone(&a);
+        p
+    }
+
+    fn issue_card(&self, person: i64, name: &str) -> PathBuf {
+        let out = self.data.join(name);
+        run(&[
+            "card",
+            "issue-for",
+            "--database-url",
+            &self.url,
+            "--data-dir",
+            self.data.to_str().unwrap(),
+            "--person",
+            &person.to_string(),
+            "--out",
+            out.to_str().unwrap(),
+            "--pin",
+            "1234",
+        ]);
+        out
+    }
+
+    /// Set-up through the portal app, then the phone waits on its push channel in a
+    /// separate process; returns the seconds from the request to the push.
+    fn setup_and_wait(&self, phone: &Path, card: &Path, extra: &[&str]) -> f64 {
+        let mut a = vec![
+            "--phone",
+            phone.to_str().unwrap(),
+            "--card",
+            card.to_str().unwrap(),
+            "--sign-password",
+            "ONSHI2025",
+        ];
+        a.extend_from_slice(extra);
+        let started = Instant::now();
+        let out = self.with_center("setup", &a);
+        assert!(out.contains("set-up requested"), "{out}");
+        let waited = run(&[
+            "phone",
+            "wait",
+            "--phone",
+            phone.to_str().unwrap(),
+            "--data-dir",
+            self.data.to_str().unwrap(),
+            "--timeout",
+            "60",
+        ]);
+        let elapsed = started.elapsed().as_secs_f64();
+        assert!(waited.contains("push: ready"), "{waited}");
+        assert!(waited.contains("credential installed"), "{waited}");
+        elapsed
+    }
+
+    fn reception(&self, phone: &Path, kind: &str, extra: &[&str]) -> Value {
+        let mut a = vec![
+            "phone",
+            "reception",
+            "--phone",
+            phone.to_str().unwrap(),
+            "--center",
+            &self.center,
+            "--cert",
+            self.terminal.to_str().unwrap(),
+            "--kind",
+            kind,
+            "--data-dir",
+            self.data.to_str().unwrap(),
+            "--consent",
+            "medication,checkups",
+        ];
+        a.extend_from_slice(extra);
+        serde_json::from_str(&run(&a)).expect("reception JSON")
+    }
+
+    fn http(&self) -> reqwest::Client {
+        let ca = std::fs::read(self.data.join("jlis/institution-ca.der")).unwrap();
+        reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_der(&ca).unwrap())
+            .build()
+            .unwrap()
+    }
+
+    fn start_center(&mut self) {
+        self.server = None;
+        let s = start(&[
+            "serve",
+            "--database-url",
+            &self.url,
+            "--listen",
+            self.center
+                .strip_prefix("https://")
+                .unwrap_or("127.0.0.1:0"),
+            "--tls",
+            "--data-dir",
+            self.data.to_str().unwrap(),
+            "--phone-issue-delay",
+            DELAY,
+        ]);
+        self.center = s.base.clone();
+        self.server = Some(s);
+    }
+}
+
+fn failure_id(v: &Value) -> &str {
+    assert_eq!(v["outcome"], "failed", "{v:#}");
+    v["failure"]["id"].as_str().unwrap()
+}
+
+/// The serial of a phone's user-authentication certificate, verified against J-LIS's
+/// phone CA (and `crl` applied when given).
+fn phone_serial(data: &Path, phone: &Path, crl: Option<&[u8]>) -> Result<String, String> {
+    let f = onshi_card::phone::PhoneFile::load(phone).unwrap();
+    let cert = f.auth_certificate().expect("issued").to_vec();
+    let trust = onshi_pki::TrustStore::new(onshi_pki::TrustPolicy::default());
+    let ca = std::fs::read(data.join("jlis/phone-auth-ca.der")).unwrap();
+    trust.add_ca(onshi_pki::CaKind::PhoneAuth, &ca).unwrap();
+    if let Some(crl) = crl {
+        trust.load_crl(crl).unwrap();
+    }
+    trust
+        .verify(&cert, chrono::Utc::now())
+        .map(|v| v.serial().to_hex())
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phones_from_set_up_to_revocation() {
+    let data = tempdir("phone-e2e");
+    let url = onshi_store::testing::fresh_sqlite_url(&data);
+    let today = onshi_center::today_jst();
+    seed(&url, 400, 5, today, false);
+    // A person insured in their own name, registered (利用登録) beforehand.
+    let (person, institution) = {
+        let store = onshi_store::Store::connect(&url).await.unwrap();
+        let sample = store
+            .sample_in_force(
+                today,
+                onshi_model::PersonalFamilyClassification::Insured,
+                20,
+            )
+            .await
+            .unwrap();
+        let v = sample
+            .into_iter()
+            .find(|v| onshi_pki::age_on(v.person.birth_date, today) >= 20)
+            .expect("an adult insured person");
+        store.link_card(v.person.id, today).await.unwrap();
+        let inst = store.institution_codes(1).await.unwrap().remove(0);
+        store.close().await;
+        (v.person.id, inst.to_string())
+    };
+    let mut w = World {
+        data: data.clone(),
+        url: url.clone(),
+        center: "https://127.0.0.1:0".into(),
+        terminal: PathBuf::new(),
+        server: None,
+    };
+    w.start_center();
+    w.terminal = enroll(&url, &data, &institution, "T01");
+    let card = w.issue_card(person, "card.json");
+
+    // Is my phone supported? The API, the page, and a refused set-up.
+    let http = w.http();
+    let v: Value = http
+        .get(format!(
+            "{}/v1/phone/compatibility/check?platform=iphone&model=iPhone%2015&os=18.4",
+            w.center
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["supported"], false, "{v}");
+    assert_eq!(v["reason"], "os_too_old");
+    assert!(
+        v["message_ja"].as_str().unwrap().contains("18.5 以降"),
+        "{v}"
+    );
+    let page = http
+        .get(format!(
+            "{}/portal/phone?platform=iphone&model=iPhone+X&os=18.5",
+            w.center
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("対応していません"), "{page}");
+    assert!(page.contains("iPhone XS 以降"), "{page}");
+    let old = w.new_phone(
+        "old-android.json",
+        &[
+            "--platform",
+            "android",
+            "--model",
+            "Pixel 8",
+            "--os",
+            "13",
+            "--pin",
+            "5678",
+            "--sign-password",
+            "PHONE123",
+        ],
+    );
+    let err = w.phone_fails(
+        "setup",
+        &[
+            "--phone",
+            old.to_str().unwrap(),
+            "--card",
+            card.to_str().unwrap(),
+            "--sign-password",
+            "ONSHI2025",
+        ],
+    );
+    assert!(
+        err.contains("phone_unsupported") && err.contains("14 以降"),
+        "{err}"
+    );
+
+    // Android: set-up, the push, and the reception with the phone PIN relayed.
+    let android = w.new_phone(
+        "android.json",
+        &[
+            "--platform",
+            "android",
+            "--model",
+            "Pixel 8",
+            "--os",
+            "14",
+            "--pin",
+            "5678",
+            "--sign-password",
+            "PHONE123",
+        ],
+    );
+    let secs = w.setup_and_wait(&android, &card, &[]);
+    assert!(
+        (2.0..15.0).contains(&secs),
+        "push after {secs} s with a 2 s delay"
+    );
+    let r = w.reception(&android, "android", &["--pin", "0000", "--pin", "5678"]);
+    assert_eq!(r["outcome"], "done", "{r:#}");
+    assert_eq!(r["method"], "android_pin");
+    assert_eq!(r["result"]["validity"], "1", "{r:#}");
+    let ids: Vec<&str> = r["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"phone_wrong_pin"), "{ids:?}");
+    let checks: Vec<Value> = terminal_http(&w.terminal)
+        .get(format!(
+            "{}/v1/institutions/{institution}/checks?limit=5",
+            w.center
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        checks[0]["method"], "4",
+        "recorded as スマートフォン（Android）: {checks:?}"
+    );
+
+    // A lost phone suspended from the portal (login with the card), then found.
+    let app = [
+        "--card",
+        card.to_str().unwrap(),
+        "--pin",
+        "1234",
+        "--phone",
+        android.to_str().unwrap(),
+    ];
+    let s = w.with_center("suspend", &app);
+    assert!(s.contains("\"suspended\""), "{s}");
+    let r = w.reception(&android, "android", &["--pin", "5678"]);
+    assert_eq!(failure_id(&r), "phone_suspended");
+    assert_eq!(r["problem"], "phone_suspended");
+    let s = w.with_center("resume", &app);
+    assert!(s.contains("\"issued\""), "{s}");
+    assert_eq!(
+        w.reception(&android, "android", &["--pin", "5678"])["outcome"],
+        "done"
+    );
+
+    // A center killed with -9 while the next set-up's job waits: the job survives and
+    // the restarted center issues it.
+    let iphone = w.new_phone(
+        "iphone.json",
+        &[
+            "--platform",
+            "iphone",
+            "--model",
+            "iPhone 15",
+            "--os",
+            "18.5",
+            "--biometric",
+            "face-id",
+        ],
+    );
+    let out = w.with_center(
+        "setup",
+        &[
+            "--phone",
+            iphone.to_str().unwrap(),
+            "--card",
+            card.to_str().unwrap(),
+            "--sign-password",
+            "ONSHI2025",
+            "--input-pin",
+            "1234",
+        ],
+    );
+    assert!(out.contains("set-up requested"), "{out}");
+    if let Some(s) = w.server.as_mut() {
+        s.child.kill().unwrap(); // SIGKILL
+        s.child.wait().unwrap();
+    }
+    w.start_center();
+    let waited = run(&[
+        "phone",
+        "wait",
+        "--phone",
+        iphone.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--timeout",
+        "60",
+    ]);
+    assert!(
+        waited.contains("push: ready") && waited.contains("credential installed"),
+        "{waited}"
+    );
+
+    // iPhone: no biometric first (the phone refuses to sign), then Face ID.
+    let r = w.reception(
+        &iphone,
+        "iphone",
+        &["--biometric", "mismatch", "--biometric", "match"],
+    );
+    assert_eq!(r["outcome"], "done", "{r:#}");
+    assert_eq!(r["method"], "iphone_biometric");
+    let ids: Vec<&str> = r["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"phone_biometric_failed"), "{ids:?}");
+    let r = w.reception(
+        &iphone,
+        "iphone",
+        &[
+            "--biometric",
+            "passcode",
+            "--biometric",
+            "passcode",
+            "--biometric",
+            "passcode",
+        ],
+    );
+    assert_eq!(
+        failure_id(&r),
+        "phone_biometric_failed",
+        "a passcode never unlocks"
+    );
+
+    // A new Android phone replaces the old one: a copy of the old phone is refused.
+    let copy = data.join("android-copy.json");
+    std::fs::copy(&android, &copy).unwrap();
+    let android2 = w.new_phone(
+        "android2.json",
+        &[
+            "--platform",
+            "android",
+            "--model",
+            "Pixel 9",
+            "--os",
+            "15",
+            "--pin",
+            "4321",
+            "--sign-password",
+            "PHONE456",
+        ],
+    );
+    let out = w.with_center(
+        "replace",
+        &[
+            "--phone",
+            android2.to_str().unwrap(),
+            "--old",
+            android.to_str().unwrap(),
+            "--card",
+            card.to_str().unwrap(),
+            "--sign-password",
+            "ONSHI2025",
+            "--timeout",
+            "60",
+        ],
+    );
+    assert!(out.contains("credential installed"), "{out}");
+    assert_eq!(
+        failure_id(&w.reception(&copy, "android", &["--pin", "5678"])),
+        "phone_revoked"
+    );
+    assert_eq!(
+        w.reception(&android2, "android", &["--pin", "4321"])["outcome"],
+        "done"
+    );
+
+    // The portal lists the holder's phones with their states.
+    let list = w.with_center("list", &["--card", card.to_str().unwrap(), "--pin", "1234"]);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    let states: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states.iter().filter(|s| **s == "issued").count(),
+        2,
+        "{list:#}"
+    );
+    assert!(states.contains(&"revoked"), "the replaced phone: {list:#}");
+
+    // Revoking the card revokes its phones: refused at once, and listed in the phone CRL.
+    let serial = phone_serial(&data, &android2, None).unwrap();
+    run(&[
+        "card",
+        "revoke",
+        "--database-url",
+        &url,
+        card.to_str().unwrap(),
+        "--reason",
+        "lost",
+    ]);
+    assert_eq!(
+        failure_id(&w.reception(&android2, "android", &["--pin", "4321"])),
+        "phone_revoked"
+    );
+    assert_eq!(
+        failure_id(&w.reception(&iphone, "iphone", &["--biometric", "match"])),
+        "phone_revoked"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let crl = http
+            .get(format!("{}/crl/phone-auth.crl", w.center))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        match phone_serial(&data, &android2, Some(&crl)) {
+            Err(e) if e.to_lowercase().contains("revoked") => break,
+            other => assert!(
+                Instant::now() < deadline,
+                "phone {serial} not in the CRL: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // A renewed card (a new certificate for the same person) ends the phones of the old.
+    let card2 = w.issue_card(person, "card2.json");
+    let android3 = w.new_phone(
+        "android3.json",
+        &[
+            "--platform",
+            "android",
+            "--model",
+            "Pixel 8",
+            "--os",
+            "14",
+            "--pin",
+            "1111",
+            "--sign-password",
+            "PHONE789",
+        ],
+    );
+    w.setup_and_wait(&android3, &card2, &[]);
+    assert_eq!(
+        w.reception(&android3, "android", &["--pin", "1111"])["outcome"],
+        "done"
+    );
+    w.issue_card(person, "card3.json");
+    assert_eq!(
+        failure_id(&w.reception(&android3, "android", &["--pin", "1111"])),
+        "phone_revoked"
+    );
+}
