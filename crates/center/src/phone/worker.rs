@@ -149,7 +149,7 @@ async fn issue(state: &AppState, job: &PhoneJob) -> Result<IssuedPhone, String> 
             .crl_url()
             .and_then(|u| u.strip_suffix(&format!("/{}.crl", CaKind::PhoneAuth.label())))
             .map(str::to_owned);
-        *jlis = onshi_pki::Jlis::load_or_create(jlis.dir().to_path_buf(), now, base.as_deref())
+        *jlis = onshi_pki::Jlis::load_or_create(jlis.dir(), now, base.as_deref())
             .map_err(|e| format!("J-LIS state: {e}"))?;
         let auth = jlis
             .issue_auth(CaKind::PhoneAuth, &cred.auth_spki, person.birth_date, now)
