@@ -3,6 +3,8 @@
 
 mod bench;
 mod card_cmd;
+mod demo_terminal;
+mod kiosk_cmd;
 mod phone_cmd;
 mod registry;
 mod seed;

@@ -42,12 +42,27 @@ pub struct DemoArgs {
     /// Seed of the synthetic nation.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Address of the center's card path (HTTPS, mutual TLS) for the demo terminal;
+    /// port 8443 of --listen's host (an ephemeral port when --listen's is 0).
+    #[arg(long)]
+    pub tls_listen: Option<SocketAddr>,
+    /// Address of the terminal's kiosk and desk pages; port 8081 of --listen's host (an
+    /// ephemeral port when --listen's is 0).
+    #[arg(long)]
+    pub terminal_listen: Option<SocketAddr>,
+}
+
+impl DemoArgs {
+    fn beside_listen(&self, port: u16) -> SocketAddr {
+        let port = if self.listen.port() == 0 { 0 } else { port };
+        SocketAddr::new(self.listen.ip(), port)
+    }
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed when this is
 /// called, not when the future is first polled, so call it before announcing readiness:
 /// a signal that arrives in between still stops the server cleanly.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -100,7 +115,7 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 
 /// The center with its PKI: J-LIS trust anchors, a fresh server certificate for `addr`,
 /// and the background tasks that keep revocations current and purge spent challenges.
-async fn tls_state(
+pub(crate) async fn tls_state(
     store: &Store,
     data_dir: &std::path::Path,
     addr: SocketAddr,
@@ -174,9 +189,35 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     }
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    let shutdown = shutdown_signal();
-    print_banner(&store, addr, &db).await?;
-    onshi_center::serve(listener, AppState::new(store.clone()), shutdown).await?;
+    // One signal stops the center, its card path and the terminal's pages.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signal = shutdown_signal();
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop_tx.send(true);
+    });
+    let stop = move || -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        let mut rx = stop_rx.clone();
+        Box::pin(async move {
+            let _ = rx.wait_for(|stopped| *stopped).await;
+        })
+    };
+    let terminal = crate::demo_terminal::start(
+        &store,
+        &url,
+        &args.data_dir,
+        onshi_synth::Config {
+            seed: args.seed,
+            persons: args.persons,
+            as_of: onshi_center::today_jst(),
+        },
+        args.tls_listen.unwrap_or(args.beside_listen(8443)),
+        args.terminal_listen.unwrap_or(args.beside_listen(8081)),
+        &stop,
+    )
+    .await?;
+    print_banner(&store, addr, &db, Some(&terminal)).await?;
+    onshi_center::serve(listener, AppState::new(store.clone()), stop()).await?;
     store.close().await;
     println!(
         "stopped; the data stays in {} for the next start",
@@ -185,7 +226,12 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     Ok(())
 }
 
-async fn print_banner(store: &Store, addr: SocketAddr, db: &std::path::Path) -> Result<()> {
+async fn print_banner(
+    store: &Store,
+    addr: SocketAddr,
+    db: &std::path::Path,
+    terminal: Option<&crate::demo_terminal::DemoTerminal>,
+) -> Result<()> {
     let persons = store.count(Table::Persons).await?;
     let institutions = store.institution_codes(1).await?;
     let sample = store
@@ -220,6 +266,20 @@ async fn print_banner(store: &Store, addr: SocketAddr, db: &std::path::Path) -> 
         println!("  curl -s http://{addr}/v1/eligibility/insurance-data \\");
         println!("       -H 'content-type: application/json' \\");
         println!("       -d '{body}'");
+    }
+    if let Some(t) = terminal {
+        println!();
+        println!("The clinic (資格確認端末) — open in a browser:");
+        println!("  kiosk (reader)  {}/kiosk", t.pages);
+        println!("  desk (staff)    {}/desk", t.pages);
+        println!("  card path       {}/v1/ (mutual TLS)", t.center);
+        println!(
+            "Virtual cards for the kiosk's simulation panel (PIN {}):",
+            crate::demo_terminal::DEMO_PIN
+        );
+        for (name, holder) in &t.cards {
+            println!("  {name:<20} {holder}");
+        }
     }
     println!();
     println!("Ctrl-C stops the demo; the next start reuses the data.");

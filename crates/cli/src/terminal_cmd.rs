@@ -22,6 +22,8 @@ pub enum TerminalCommand {
     Reception(Box<ReceptionArgs>),
     /// Answer the EMR's request files: watch DIR/req, write DIR/res (until Ctrl-C).
     Folder(FolderArgs),
+    /// Serve the reader's screens (/kiosk) and the reception desk (/desk) (until Ctrl-C).
+    Kiosk(Box<crate::kiosk_cmd::KioskArgs>),
 }
 
 /// Arguments of `onshi terminal folder`.
@@ -168,6 +170,10 @@ pub fn run(cmd: TerminalCommand) -> Result<()> {
     match cmd {
         TerminalCommand::Reception(args) => reception(*args),
         TerminalCommand::Folder(args) => folder(args),
+        TerminalCommand::Kiosk(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(crate::kiosk_cmd::run(*args)),
     }
 }
 

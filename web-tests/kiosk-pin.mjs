@@ -1,0 +1,86 @@
+// A whole reception by PIN in the browser, with the desk open beside it: the phone
+// choice, the language toggle, a wrong PIN, five consent screens, the result, and the
+// new reception appearing on the desk live with its consented history.
+import { launch, openKiosk, openDesk, step, title, alerts, shot, placeCard, enterPin,
+  consents, checkLayout, deskRow, expect, includes } from './kiosk-lib.mjs';
+
+const card = process.env.ONSHI_CARD;
+const name = process.env.ONSHI_PATIENT_NAME;
+const { context, close } = await launch();
+try {
+  const desk = await openDesk(context);
+  const kiosk = await openKiosk(context);
+  await step(kiosk, 'card');
+  includes(await title(kiosk), 'マイナンバーカードを置いてください', 'start screen');
+  await checkLayout(kiosk);
+  await shot(kiosk, 'start');
+
+  // English on the toggle, and back.
+  await kiosk.click('#screen button.lang[lang="en"]');
+  await kiosk.waitForFunction(() => document.querySelector('#screen [data-step]').dataset.lang === 'en');
+  includes(await title(kiosk), 'Please place your My Number Card', 'English start screen');
+  expect(await kiosk.evaluate(() => document.documentElement.lang) === 'en', 'html lang follows');
+  await shot(kiosk, 'start-en');
+  await kiosk.click('#screen button.lang[lang="ja"]');
+  await kiosk.waitForFunction(() => document.querySelector('#screen [data-step]').dataset.lang === 'ja');
+
+  // The smartphone path has its place: iPhone / Android, then a plain answer.
+  await kiosk.click('#screen button:has-text("スマートフォンを利用")');
+  await step(kiosk, 'phone');
+  await shot(kiosk, 'phone-choice');
+  await kiosk.click('#screen button:has-text("iPhone")');
+  await step(kiosk, 'phone-unavailable');
+  includes(await title(kiosk), 'スマートフォンでの受付はまだ準備されていません', 'phone not set up');
+  await shot(kiosk, 'phone-unavailable');
+  await kiosk.click('#screen button:has-text("カードで受付する")');
+  await step(kiosk, 'card');
+
+  await placeCard(kiosk, card);
+  await step(kiosk, 'identity');
+  await checkLayout(kiosk);
+  await shot(kiosk, 'identity');
+  await kiosk.click('#screen button:has-text("暗証番号")');
+  await step(kiosk, 'pin');
+  includes(await kiosk.textContent('#tries'), '3', 'three tries');
+  await checkLayout(kiosk);
+  await shot(kiosk, 'pin');
+
+  await enterPin(kiosk, '9999');
+  await step(kiosk, 'pin');
+  const wrong = await alerts(kiosk);
+  expect(wrong.some((a) => a.includes('暗証番号が違います') && a.includes('あと2回')), `wrong PIN said plainly: ${wrong}`);
+  includes(await kiosk.textContent('#tries'), '2', 'two tries left');
+  await shot(kiosk, 'pin-wrong');
+
+  await enterPin(kiosk, '1234');
+  await consents(kiosk, [1, 2]);
+  await step(kiosk, 'done');
+  includes(await title(kiosk), '受付が完了しました', 'result');
+  const result = await kiosk.textContent('#screen .result');
+  includes(result, name, 'the patient name on the result');
+  includes(result, '確認できました', 'insurance confirmed');
+  includes(result, '暗証番号', 'method');
+  includes(result, '薬剤情報', 'consents listed');
+  await shot(kiosk, 'done');
+
+  // The desk shows it without a reload.
+  const row = await deskRow(desk, [name, '有効', '暗証番号']);
+  await shot(desk, 'desk-live');
+  await row.locator('button.details').click();
+  await desk.waitForSelector('#detail table.medications tbody tr');
+  if (Number(process.env.ONSHI_EXPECT_CHECKUPS) > 1) {
+    await desk.waitForSelector('#detail .charts svg circle', { state: 'attached' });
+  }
+  const meds = await desk.$$eval('#detail table.medications tbody tr', (r) => r.length);
+  expect(meds === Number(process.env.ONSHI_EXPECT_MEDICATIONS), `every medication row (${meds} vs ${process.env.ONSHI_EXPECT_MEDICATIONS})`);
+  const checkups = await desk.$$eval('#detail table.checkups tbody tr', (r) => r.length);
+  expect(checkups === Number(process.env.ONSHI_EXPECT_CHECKUPS), `every check-up row (${checkups})`);
+  expect((await desk.$$('#detail table.diagnoses')).length === 0, 'no diagnoses without consent');
+  await shot(desk, 'desk-history');
+
+  await kiosk.click('#screen button:has-text("終了")');
+  await step(kiosk, 'card');
+  console.log(JSON.stringify({ ok: true, medications: meds, checkups }));
+} finally {
+  await close();
+}
