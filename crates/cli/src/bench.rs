@@ -79,8 +79,9 @@ pub struct CardBenchArgs {
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub warmup: Duration,
     /// The server's process id, for its CPU time; found by the listening port if absent.
+    /// Repeat for several centers behind a balancer: their CPU is added up.
     #[arg(long)]
-    pub server_pid: Option<u32>,
+    pub server_pid: Vec<u32>,
     /// Requests in flight at most (open loop) or workers (closed loop).
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
@@ -199,11 +200,12 @@ async fn card(args: CardBenchArgs) -> Result<()> {
         .next()
         .and_then(|p| p.parse::<u16>().ok())
         .context("--center must name its port")?;
-    let server_pid = match args.server_pid {
-        Some(p) => Some(p),
-        None => pid_listening_on(port),
+    let server_pids: Vec<u32> = if args.server_pid.is_empty() {
+        pid_listening_on(port).into_iter().collect()
+    } else {
+        args.server_pid.clone()
     };
-    if server_pid.is_none() {
+    if server_pids.is_empty() {
         eprintln!("warning: the server's process was not found; pass --server-pid for its CPU");
     }
 
@@ -373,14 +375,22 @@ async fn card(args: CardBenchArgs) -> Result<()> {
     let clk_tck = clock_ticks_per_second();
     let sampler = {
         let measuring = measuring.clone();
+        let pids = server_pids.clone();
+        // The CPU of every center process, added up; unknown if one cannot be read.
+        let server_ticks = move || -> Option<u64> {
+            if pids.is_empty() {
+                return None;
+            }
+            pids.iter().map(|p| cpu_ticks(*p)).sum()
+        };
         tokio::spawn(async move {
             tokio::time::sleep_until((start + window.from).into()).await;
-            let s0 = server_pid.and_then(cpu_ticks);
+            let s0 = server_ticks();
             let g0 = cpu_ticks(std::process::id());
             measuring.store(true, Ordering::Relaxed);
             tokio::time::sleep_until((start + window.to).into()).await;
             measuring.store(false, Ordering::Relaxed);
-            let s1 = server_pid.and_then(cpu_ticks);
+            let s1 = server_ticks();
             let g1 = cpu_ticks(std::process::id());
             let delta = |a: Option<u64>, b: Option<u64>| {
                 Some(b?.saturating_sub(a?) as f64 / clk_tck as f64)
@@ -472,7 +482,7 @@ async fn card(args: CardBenchArgs) -> Result<()> {
         cards: cards.len(),
         concurrency: args.concurrency,
         signers,
-        server_pid,
+        server_pids,
         server_cpu,
         generator_cpu,
         challenges_in_window: challenges_in_window.load(Ordering::Relaxed),
@@ -750,7 +760,7 @@ struct Report {
     cards: usize,
     concurrency: usize,
     signers: usize,
-    server_pid: Option<u32>,
+    server_pids: Vec<u32>,
     server_cpu: Option<f64>,
     generator_cpu: Option<f64>,
     challenges_in_window: u64,
@@ -836,7 +846,7 @@ impl Report {
                 "challenge_errors": self.challenge_errors,
             },
             "server": {
-                "pid": self.server_pid,
+                "pids": self.server_pids,
                 "cpu_s": self.server_cpu,
                 "cpu_per_check_us": server_us,
                 "challenges_in_window": self.challenges_in_window,
@@ -915,10 +925,10 @@ fn print_report(r: &Value) {
         println!("  errors          {}", list.join(", "));
     }
     println!(
-        "  server CPU      {} s, {} µs per check (pid {}, {} challenges in the window)",
+        "  server CPU      {} s, {} µs per check (pids {}, {} challenges in the window)",
         f(&s["cpu_s"]),
         f(&s["cpu_per_check_us"]),
-        s["pid"],
+        s["pids"],
         s["challenges_in_window"]
     );
     println!(

@@ -1,6 +1,7 @@
 //! `onshi`: the command line of onshi — run the demo, serve the center, seed a database,
 //! issue and attach virtual My Number Cards.
 
+mod balance;
 mod bench;
 mod card_cmd;
 mod demo_terminal;
@@ -50,6 +51,8 @@ enum Command {
         #[command(subcommand)]
         cmd: card_cmd::CardCommand,
     },
+    /// A TCP round-robin balancer in front of several centers (mutual TLS passes through).
+    Balance(balance::BalanceArgs),
     /// The smartphone: set it up from the portal app, wait for the push, show its status,
     /// suspend or replace it, and hold it to a reader.
     Phone {
@@ -87,6 +90,7 @@ fn main() -> Result<()> {
         Command::TerminalRevoke(a) => registry::revoke_terminal(a),
         Command::Terminal { cmd } => terminal_cmd::run(cmd),
         Command::Phone { cmd } => phone_cmd::run(cmd),
+        Command::Balance(a) => runtime()?.block_on(balance::run(a)),
         Command::Bench { cmd } => runtime()?.block_on(bench::run(cmd)),
     }
 }

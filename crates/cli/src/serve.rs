@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// Data directory holding the J-LIS state (CAs) for --tls.
     #[arg(long, default_value_os_t = crate::default_data_dir())]
     pub data_dir: PathBuf,
+    /// A PostgreSQL streaming replica to serve the eligibility lookups from (writes stay
+    /// on --database-url).
+    #[arg(long, env = "ONSHI_REPLICA_URL")]
+    pub replica_url: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -92,7 +96,13 @@ async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
-    let store = Store::connect(&args.database_url).await?;
+    let mut store = Store::connect(&args.database_url).await?;
+    if let Some(url) = &args.replica_url {
+        store = store
+            .with_replica(url, 16)
+            .await
+            .context("the read replica")?;
+    }
     let listener = bind(args.listen).await?;
     let addr = listener.local_addr()?;
     let shutdown = shutdown_signal();
@@ -103,13 +113,31 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         };
         let (state, tls) = tls_state(&store, &args.data_dir, addr, phone).await?;
         println!("onshi center listening on https://{addr}");
+        open_admin(&state, &args.data_dir, &format!("https://{addr}"))?;
         onshi_center::serve_tls(listener, state, tls, shutdown).await?;
     } else {
         // One line on stdout that scripts and tests wait for.
         println!("onshi center listening on http://{addr}");
-        onshi_center::serve(listener, AppState::new(store.clone()), shutdown).await?;
+        let state = AppState::new(store.clone());
+        open_admin(&state, &args.data_dir, &format!("http://{addr}"))?;
+        onshi_center::serve(listener, state, shutdown).await?;
     }
     store.close().await;
+    Ok(())
+}
+
+/// Opens the admin pages with the token kept in `data_dir` (created on first start) and
+/// prints where they are and the token.
+fn open_admin(state: &AppState, data_dir: &std::path::Path, base: &str) -> Result<()> {
+    let token = onshi_center::AdminToken::load_or_create(data_dir)
+        .with_context(|| format!("admin token in {}", data_dir.display()))?;
+    println!("  管理画面 admin  {base}{}", onshi_center::ADMIN_PATH);
+    println!(
+        "  admin token     {} (in {})",
+        token.expose(),
+        data_dir.join(onshi_center::ADMIN_TOKEN_FILE).display()
+    );
+    state.enable_admin(token);
     Ok(())
 }
 
@@ -217,7 +245,9 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     )
     .await?;
     print_banner(&store, addr, &db, Some(&terminal)).await?;
-    onshi_center::serve(listener, AppState::new(store.clone()), stop()).await?;
+    let state = AppState::new(store.clone());
+    open_admin(&state, &args.data_dir, &format!("http://{addr}"))?;
+    onshi_center::serve(listener, state, stop()).await?;
     store.close().await;
     println!(
         "stopped; the data stays in {} for the next start",

@@ -73,8 +73,8 @@ fn bench_card_runs_end_to_end_on_sqlite() {
     assert!(r["presign"]["ran_dry"].is_u64(), "{r:#}");
     assert_eq!(r["presign"]["sign_failures"], 0, "{r:#}");
     assert_eq!(
-        r["server"]["pid"].as_u64(),
-        Some(u64::from(server.child.id())),
+        r["server"]["pids"],
+        serde_json::json!([server.child.id()]),
         "the server found by its port: {r:#}"
     );
     assert!(r["server"]["cpu_s"].is_number(), "{r:#}");

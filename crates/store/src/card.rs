@@ -193,7 +193,7 @@ impl Store {
         });
         let rows = sqlx::query(SQL.as_str())
             .bind(fingerprint)
-            .fetch_all(self.pool())
+            .fetch_all(self.read_pool())
             .await?;
         let Some(first) = rows.first() else {
             return Ok(None);

@@ -228,7 +228,7 @@ impl Store {
             .bind(symbol.map(|s| s.as_str()).unwrap_or(""))
             .bind(branch.as_ref().map(|b| b.as_str()).unwrap_or(""))
             .bind(date_to_db(birth_date))
-            .fetch_all(self.pool())
+            .fetch_all(self.read_pool())
             .await?;
         rows.iter().map(decode_view).collect()
     }

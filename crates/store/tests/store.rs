@@ -275,7 +275,10 @@ async fn receptions(store: &Store, code: InstitutionCode) {
         .and_hms_opt(9, 0, 0)
         .unwrap();
     let lonely = person(3, "佐藤", "花子", ("サトウ", "ハナコ"), "19700101");
-    store.insert_people(std::slice::from_ref(&lonely), &[]).await.unwrap();
+    store
+        .insert_people(std::slice::from_ref(&lonely), &[])
+        .await
+        .unwrap();
     for (fingerprint, person_id) in [("f1", 1), ("f3", 3)] {
         store
             .register_card_certificate(&CardCertificate {
@@ -376,5 +379,62 @@ async fn receptions(store: &Store, code: InstitutionCode) {
     assert!(matches!(
         store.record_reception(&reception(0)).await.unwrap(),
         ReceptionWrite::ChallengeReplayed
+    ));
+}
+
+/// The hot path's lookups go to the replica when there is one; everything else stays on
+/// the primary. Proved with two different databases standing in for primary and replica.
+#[tokio::test]
+async fn lookups_go_to_the_replica() {
+    let primary_url = testing::fresh_postgres_url().await.expect("PostgreSQL");
+    let replica_url = testing::fresh_postgres_url().await.expect("PostgreSQL");
+    let replica = Store::connect(&replica_url).await.unwrap();
+    let at = chrono::NaiveDate::from_ymd_opt(2025, 6, 1)
+        .unwrap()
+        .and_hms_opt(9, 0, 0)
+        .unwrap();
+    let holder = person(7, "鈴木", "次郎", ("スズキ", "ジロウ"), "19900101");
+    replica
+        .insert_people(std::slice::from_ref(&holder), &[])
+        .await
+        .unwrap();
+    replica
+        .register_card_certificate(&CardCertificate {
+            fingerprint: "only-on-the-replica".into(),
+            issuer: "auth".into(),
+            serial: "07".into(),
+            person_id: 7,
+            issued_at: at,
+            not_after: at + chrono::Duration::days(3650),
+            revoked_at: None,
+            revocation_reason: None,
+        })
+        .await
+        .unwrap();
+    let store = Store::connect(&primary_url)
+        .await
+        .unwrap()
+        .with_replica(&replica_url, 2)
+        .await
+        .unwrap();
+    let found = store
+        .card_holder_records("only-on-the-replica")
+        .await
+        .unwrap()
+        .expect("read from the replica");
+    assert_eq!(found.person, holder);
+    assert_eq!(
+        store.person(7).await.unwrap(),
+        None,
+        "other reads use the primary"
+    );
+
+    let dir = tempdir();
+    let sqlite = Store::connect(&testing::fresh_sqlite_url(&dir))
+        .await
+        .unwrap();
+    assert!(matches!(
+        sqlite.with_replica(&replica_url, 2).await,
+        Err(StoreError::UnsupportedUrl(_))
     ));
 }
