@@ -122,8 +122,13 @@ fn android_phone_over_vpcd_and_pcscd() {
         }
         // The right PIN: certificate and signature, checked against the phone CA.
         let message = b"reception over PC/SC";
+        let started = Instant::now();
         let (o, auth) =
             reader::authenticate_android(&mut client, &Pin::from(PHONE_PIN), message).unwrap();
+        eprintln!(
+            "Android PIN + certificate + signature over PC/SC: {:?}",
+            started.elapsed()
+        );
         assert_eq!(o, VerifyOutcome::Ok);
         let auth = auth.unwrap();
         let cert = store
@@ -193,6 +198,7 @@ fn iphone_over_vpcd_and_pcscd_after_face_id() {
     });
     let mut client = JpkiClient::new(reader_channel());
     let message = b"reception over PC/SC";
+    let started = Instant::now();
     let IphoneOutcome::Authenticated(auth) =
         reader::authenticate_iphone(&mut client, message).unwrap()
     else {
@@ -203,6 +209,11 @@ fn iphone_over_vpcd_and_pcscd_after_face_id() {
         .unwrap()
         .verify_signature(message, &auth.signature)
         .unwrap();
+    eprintln!(
+        "iPhone certificate + signature over PC/SC: {:?}",
+        started.elapsed()
+    );
+    let started = Instant::now();
     let outcome = reader::read_card_record(
         client.channel_mut(),
         &onshi_mdoc::DeviceRequest::all(),
@@ -210,6 +221,10 @@ fn iphone_over_vpcd_and_pcscd_after_face_id() {
         at,
     )
     .unwrap();
+    eprintln!(
+        "iPhone card substitute record read and verified over PC/SC: {:?}",
+        started.elapsed()
+    );
     let RecordOutcome::Verified(v) = outcome else {
         panic!("expected the record");
     };

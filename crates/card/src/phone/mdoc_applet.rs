@@ -44,6 +44,10 @@ pub const INS_GET_RESPONSE: u8 = 0xC0;
 /// The BER-TLV data object that wraps session messages in ENVELOPE and its responses.
 pub const TAG_SESSION_MESSAGE: u16 = 0x53;
 
+/// Most response bytes per APDU: a response (with its status word) must fit one vpcd
+/// message, whose length field has 16 bits.
+pub const MAX_RESPONSE_CHUNK: usize = 0xFFFF - 2;
+
 /// Largest chained request the phone accepts.
 pub const MAX_REQUEST: usize = 64 * 1024;
 
@@ -234,7 +238,7 @@ impl MdocSession {
         else {
             return Response::status(StatusWord::CONDITIONS_NOT_SATISFIED);
         };
-        let ne = cmd.ne().unwrap_or(256);
+        let ne = cmd.ne().unwrap_or(256).min(MAX_RESPONSE_CHUNK);
         let end = outgoing.len().min(*offset + ne);
         let chunk = outgoing[*offset..end].to_vec();
         *offset = end;

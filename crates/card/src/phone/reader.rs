@@ -179,6 +179,11 @@ fn send<C: CardChannel>(
         .map_err(|e| PresentationError::Transport(Box::new(e)))
 }
 
+/// Ne of the last ENVELOPE: an extended-length Le, so that a phone can answer the whole
+/// response at once (ISO/IEC 18013-5 readers use extended length); a phone that answers
+/// less says `61xx` and the rest is fetched with GET RESPONSE.
+pub const RESPONSE_NE: usize = crate::apdu::EXTENDED_NE_MAX;
+
 /// Reads the iPhone's card substitute record (see [`super::mdoc_applet`] for the
 /// APDUs): engagement, encrypted request for `request`'s elements, the encrypted
 /// DeviceResponse fetched in pieces, then verification against the document-signer
@@ -189,6 +194,18 @@ pub fn read_card_record<C: CardChannel>(
     request: &onshi_mdoc::DeviceRequest,
     trusted_signers: &[Vec<u8>],
     at: chrono::DateTime<chrono::Utc>,
+) -> Result<RecordOutcome, PresentationError> {
+    read_card_record_with_ne(channel, request, trusted_signers, at, RESPONSE_NE)
+}
+
+/// As [`read_card_record`], asking for at most `ne` response bytes per APDU (256 for a
+/// reader limited to short APDUs: the phone then answers in `61xx` pieces).
+pub fn read_card_record_with_ne<C: CardChannel>(
+    channel: &mut C,
+    request: &onshi_mdoc::DeviceRequest,
+    trusted_signers: &[Vec<u8>],
+    at: chrono::DateTime<chrono::Utc>,
+    ne: usize,
 ) -> Result<RecordOutcome, PresentationError> {
     use super::mdoc_applet::{
         AID_MDOC, CLA_CHAINING, INS_ENVELOPE, INS_GET_RESPONSE, TAG_SESSION_MESSAGE, unwrap_message,
@@ -217,7 +234,7 @@ pub fn read_card_record<C: CardChannel>(
     for (i, chunk) in chunks.iter().enumerate() {
         let last = i + 1 == chunks.len();
         let (cla, ne) = if last {
-            (0x00, Some(256))
+            (0x00, Some(ne.clamp(1, RESPONSE_NE)))
         } else {
             (CLA_CHAINING, None)
         };
