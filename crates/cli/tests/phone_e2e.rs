@@ -575,3 +575,129 @@ async fn phones_from_set_up_to_revocation() {
         "phone_revoked"
     );
 }
+
+/// Two center processes on one PostgreSQL and one J-LIS directory: set-ups through either
+/// center, each phone listening on the *other* center's push channel; every job is done
+/// once (one claim), every phone gets its own certificate serials, every push arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_centers_on_postgresql_issue_each_phone_once() {
+    let data = tempdir("phone-pg");
+    let url = onshi_store::testing::fresh_postgres_url()
+        .await
+        .expect("PostgreSQL at ONSHI_TEST_POSTGRES");
+    let today = onshi_center::today_jst();
+    seed(&url, 300, 9, today, false);
+    let persons: Vec<i64> = {
+        let store = onshi_store::Store::connect(&url).await.unwrap();
+        let sample = store
+            .sample_in_force(
+                today,
+                onshi_model::PersonalFamilyClassification::Insured,
+                40,
+            )
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for v in sample {
+            if onshi_pki::age_on(v.person.birth_date, today) >= 20 && ids.len() < 4 {
+                store.link_card(v.person.id, today).await.unwrap();
+                ids.push(v.person.id);
+            }
+        }
+        store.close().await;
+        ids
+    };
+    assert_eq!(persons.len(), 4);
+    let mut a = World {
+        data: data.clone(),
+        url: url.clone(),
+        center: "https://127.0.0.1:0".into(),
+        terminal: PathBuf::new(),
+        server: None,
+    };
+    a.start_center();
+    let mut b = World {
+        data: data.clone(),
+        url: url.clone(),
+        center: "https://127.0.0.1:0".into(),
+        terminal: PathBuf::new(),
+        server: None,
+    };
+    b.start_center();
+    let mut phones = Vec::new();
+    for (i, person) in persons.iter().enumerate() {
+        let (via, other) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let card = via.issue_card(*person, &format!("card{i}.json"));
+        let phone = via.new_phone(
+            &format!("phone{i}.json"),
+            &[
+                "--platform",
+                "android",
+                "--model",
+                "Pixel 8",
+                "--os",
+                "14",
+                "--pin",
+                "5678",
+                "--sign-password",
+                "PHONE123",
+            ],
+        );
+        let out = via.with_center(
+            "setup",
+            &[
+                "--phone",
+                phone.to_str().unwrap(),
+                "--card",
+                card.to_str().unwrap(),
+                "--sign-password",
+                "ONSHI2025",
+            ],
+        );
+        assert!(out.contains("set-up requested"), "{out}");
+        // The phone keeps its push channel on the other center.
+        let st = PathBuf::from(format!("{}.portal.json", phone.display()));
+        let text = std::fs::read_to_string(&st).unwrap();
+        std::fs::write(&st, text.replace(&via.center, &other.center)).unwrap();
+        let child = Command::new(BIN)
+            .args([
+                "phone",
+                "wait",
+                "--phone",
+                phone.to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--timeout",
+                "60",
+            ])
+            .output();
+        phones.push((phone, child));
+    }
+    let store = onshi_store::Store::connect(&url).await.unwrap();
+    let mut serials = std::collections::HashSet::new();
+    for (phone, out) in phones {
+        let out = out.unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("push: ready"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            serials.insert(phone_serial(&data, &phone, None).unwrap()),
+            "serials are unique"
+        );
+        let st: Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{}.portal.json", phone.display())).unwrap(),
+        )
+        .unwrap();
+        let id: i64 = st["application_id"].as_str().unwrap().parse().unwrap();
+        let job = store.phone_job_of(id).await.unwrap().unwrap();
+        assert_eq!(
+            (job.state.as_str(), job.attempts),
+            ("done", 1),
+            "claimed once: {job:?}"
+        );
+    }
+    store.close().await;
+}

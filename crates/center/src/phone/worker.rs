@@ -14,6 +14,8 @@ use super::sha256_hex;
 use crate::AppState;
 use crate::time::{now_jst, to_jst};
 
+/// The lock file in the J-LIS state directory under which centers issue.
+pub const ISSUE_LOCK_FILE: &str = "issue.lock";
 /// How long a claim holds before another worker may take the job over.
 const LEASE_SECS: i64 = 60;
 /// Attempts before a job is given up.
@@ -141,9 +143,19 @@ async fn issue(state: &AppState, job: &PhoneJob) -> Result<IssuedPhone, String> 
     let now = Utc::now();
     let (auth, signing) = {
         let mut jlis = card.jlis.lock().map_err(|_| "J-LIS state poisoned")?;
-        // Other programs (the registry's card issuance) advance the serial counters in the
-        // J-LIS state directory: read them again before issuing, so that serials stay
-        // unique across the processes that share the directory.
+        // Several center processes issue from one J-LIS state directory, and the
+        // registry's card issuance advances its counters too: issue under an exclusive
+        // lock on the directory and read the counters again first, so that serial numbers
+        // stay unique across processes.
+        let lock_path = jlis.dir().join(ISSUE_LOCK_FILE);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| format!("{}: {e}", lock_path.display()))?;
+        lock.lock()
+            .map_err(|e| format!("{}: {e}", lock_path.display()))?;
         let base = jlis
             .ca(CaKind::PhoneAuth)
             .crl_url()
@@ -157,6 +169,7 @@ async fn issue(state: &AppState, job: &PhoneJob) -> Result<IssuedPhone, String> 
         let signing = jlis
             .issue_signing(CaKind::PhoneSigning, &cred.signing_spki, &attributes, now)
             .map_err(|e| format!("phone signing certificate: {e}"))?;
+        drop(lock);
         (auth, signing)
     };
     let mdoc = match cred.platform.as_str() {
