@@ -230,33 +230,35 @@ async fn holder(
         .card_holder(&hex(verified.fingerprint()))
         .await?
         .ok_or_else(|| ApiError::CertificateInvalid("not registered by J-LIS".into()))?;
-    refuse_revoked(reg)?;
+    refuse_revoked(&reg)?;
     Ok(person)
 }
 
 /// Refuses a certificate J-LIS revoked after registering it.
-fn refuse_revoked(reg: onshi_store::CardCertificate) -> Result<(), ApiError> {
+fn refuse_revoked(reg: &onshi_store::CardCertificate) -> Result<(), ApiError> {
     match reg.revoked_at {
         Some(at) => Err(ApiError::CertificateRevoked(format!(
             "{} at {at}",
-            reg.revocation_reason.unwrap_or_default()
+            reg.revocation_reason.as_deref().unwrap_or_default()
         ))),
         None => Ok(()),
     }
 }
 
-/// As [`holder`], with every record of the holder, in one read (the hot path).
+/// As [`holder`], with every record of the holder and the 照会番号 `institution`
+/// registered for the holder, in one read (the hot path).
 async fn holder_records(
     state: &AppState,
     verified: &VerifiedCert,
-) -> Result<(onshi_store::PersonRow, Vec<onshi_store::RecordView>), ApiError> {
+    institution: &InstitutionCode,
+) -> Result<onshi_store::HolderRecords, ApiError> {
     let found = state
         .store()
-        .card_holder_records(&hex(verified.fingerprint()))
+        .card_holder_records(&hex(verified.fingerprint()), institution)
         .await?
         .ok_or_else(|| ApiError::CertificateInvalid("not registered by J-LIS".into()))?;
-    refuse_revoked(found.certificate)?;
-    Ok((found.person, found.records))
+    refuse_revoked(&found.certificate)?;
+    Ok(found)
 }
 
 #[derive(Serialize)]
@@ -357,12 +359,20 @@ async fn card_check(
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|_| invalid("as_of", "資格確認日", "expected YYYY-MM-DD"))?,
     };
-    let (person, views) = match phone_holder {
+    let (person, views, reference_number) = match phone_holder {
         Some(p) => {
             let views = state.store().records_of_person(p.id).await?;
-            (p, views)
+            let reference = state
+                .store()
+                .reference_number(&auth.institution, p.id)
+                .await?
+                .map(|r| r.reference_number);
+            (p, views, reference)
         }
-        None => holder_records(&state, &auth.verified).await?,
+        None => {
+            let found = holder_records(&state, &auth.verified, &auth.institution).await?;
+            (found.person, found.records, found.reference_number)
+        }
     };
     if person.linked_on.is_none() {
         return Err(ApiError::CardNotLinked);
@@ -387,16 +397,16 @@ async fn card_check(
             }
         })
         .collect();
-    let mut records: Vec<Qualification> = views
+    let records: Vec<Qualification> = views
         .iter()
         .map(|v| {
             let mut q = qualification(v, as_of, limit_time);
             q.consents = states.clone();
+            // Every record is the holder's: one 照会番号 for all.
+            q.reference_number = reference_number.clone();
             q
         })
         .collect();
-    crate::emr::attach_reference_numbers(state.store(), &auth.institution, &views, &mut records)
-        .await?;
     let single = (views.len() == 1).then(|| &views[0]);
     let written = state
         .store()

@@ -50,6 +50,8 @@ pub struct HolderRecords {
     pub certificate: CardCertificate,
     pub person: crate::PersonRow,
     pub records: Vec<crate::RecordView>,
+    /// The 照会番号 the asking institution registered for the holder.
+    pub reference_number: Option<String>,
 }
 
 /// What a reception writes, all or nothing: the spent challenge, the check and the consents.
@@ -162,12 +164,13 @@ impl Store {
             .transpose()
     }
 
-    /// The hot path's one read: the registration of a certificate, its holder and every
-    /// record of the holder (oldest first), in one statement. `None` when J-LIS never
-    /// registered the certificate.
+    /// The hot path's one read: the registration of a certificate, its holder, every
+    /// record of the holder (oldest first) and the 照会番号 `institution` registered for
+    /// the holder, in one statement. `None` when J-LIS never registered the certificate.
     pub async fn card_holder_records(
         &self,
         fingerprint: &str,
+        institution: &InstitutionCode,
     ) -> Result<Option<HolderRecords>, StoreError> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             let mut cols: Vec<String> = crate::write::RECORD_COLS
@@ -181,9 +184,11 @@ impl Store {
             );
             format!(
                 "SELECT c.fingerprint, c.issuer, c.serial, c.person_id, c.issued_at, c.not_after, c.revoked_at, c.revocation_reason, \
-                 {}, h.family_name AS h_family, h.given_name AS h_given, i.name AS insurer_name \
+                 {}, h.family_name AS h_family, h.given_name AS h_given, i.name AS insurer_name, \
+                 rn.reference_number AS reference_number \
                  FROM card_certificates c \
                  JOIN persons p ON p.id = c.person_id \
+                 LEFT JOIN reference_numbers rn ON rn.institution_code = $2 AND rn.person_id = p.id \
                  LEFT JOIN insured_records r ON r.person_id = p.id \
                  LEFT JOIN persons h ON h.id = r.insured_person_id \
                  LEFT JOIN insurers i ON i.number = r.insurer_number \
@@ -193,6 +198,7 @@ impl Store {
         });
         let rows = sqlx::query(SQL.as_str())
             .bind(fingerprint)
+            .bind(institution.as_str())
             .fetch_all(self.read_pool())
             .await?;
         let Some(first) = rows.first() else {
@@ -200,6 +206,7 @@ impl Store {
         };
         let certificate = decode_cert(first)?;
         let person = crate::read::decode_person(first, "p_")?;
+        let reference_number = first.try_get("reference_number")?;
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
             if row.try_get::<Option<i64>, _>("r_id")?.is_some() {
@@ -210,6 +217,7 @@ impl Store {
             certificate,
             person,
             records,
+            reference_number,
         }))
     }
 

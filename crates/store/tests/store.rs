@@ -294,7 +294,11 @@ async fn receptions(store: &Store, code: InstitutionCode) {
             .await
             .unwrap();
     }
-    let found = store.card_holder_records("f1").await.unwrap().unwrap();
+    let found = store
+        .card_holder_records("f1", &code)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.person.id, 1);
     assert_eq!(found.certificate.fingerprint, "f1");
     assert_eq!(
@@ -302,10 +306,20 @@ async fn receptions(store: &Store, code: InstitutionCode) {
         store.records_of_person(1).await.unwrap(),
         "the same records as the separate lookup, oldest first"
     );
-    let found = store.card_holder_records("f3").await.unwrap().unwrap();
+    let found = store
+        .card_holder_records("f3", &code)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.person, lonely);
     assert!(found.records.is_empty(), "a holder without records");
-    assert!(store.card_holder_records("nope").await.unwrap().is_none());
+    assert!(
+        store
+            .card_holder_records("nope", &code)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Concurrent receptions, every challenge sent twice: each is recorded exactly once,
     // with its consents, and the replays are refused one by one.
@@ -418,7 +432,10 @@ async fn lookups_go_to_the_replica() {
         .await
         .unwrap();
     let found = store
-        .card_holder_records("only-on-the-replica")
+        .card_holder_records(
+            "only-on-the-replica",
+            &InstitutionCode::parse("0110113719").unwrap(),
+        )
         .await
         .unwrap()
         .expect("read from the replica");
