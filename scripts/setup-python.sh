@@ -3,12 +3,13 @@
 #   - fhir.resources 6.1.0, whose models are FHIR R4 (4.0.1) — later lines model R4B and
 #     R5 — on pydantic 1, validates every FHIR resource the center emits;
 #   - schemathesis fuzzes the center's EMR operations against crates/center/openapi.json;
-#   - qpdf and pdftotext (Debian) check the PDFs of medication and check-up information.
+#   - qpdf and pdftotext (Debian, with poppler-data for the Adobe-Japan1 CMaps) check the
+#     PDFs of medication and check-up information.
 # Exports ONSHI_PYTHON (the environment's interpreter) and ONSHI_REQUIRE_PYTHON=1, so the
 # tests that need them fail rather than skip.
 python_venv="target/pyenv"
 python_reqs=("fhir.resources==6.1.0" "pydantic[email]==1.10.21" "schemathesis==4.32.5")
-pdf_packages=(qpdf poppler-utils python3-venv)
+pdf_packages=(qpdf poppler-utils poppler-data python3-venv)
 pdf_missing=()
 for p in "${pdf_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || pdf_missing+=("$p")

@@ -75,6 +75,75 @@ fn validate(
     }
 }
 
+/// `qpdf --check` passes and `pdftotext` finds every text of `expect`.
+fn check_pdf(path: &Path, expect: &[&str]) {
+    let out = Command::new("qpdf")
+        .arg("--check")
+        .arg(path)
+        .output()
+        .expect("qpdf (Debian's qpdf package, installed by scripts/setup-python.sh)");
+    assert!(
+        out.status.success(),
+        "qpdf --check: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new("pdftotext")
+        .arg(path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils, with poppler-data)");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout).replace(['\n', ' '], "");
+    for e in expect {
+        let e = e.replace(' ', "");
+        assert!(text.contains(&e), "{e} not in the PDF's text:\n{text}");
+    }
+}
+
+/// `onshi terminal folder` on `dir`, killed when dropped.
+struct Watcher(std::process::Child);
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_watcher(dir: &Path, center: &str, cert: &Path, log: &Path) -> Watcher {
+    use std::io::{BufRead, BufReader};
+    let log = std::fs::File::create(log).unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "terminal",
+            "folder",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--center",
+            center,
+        ])
+        .args(["--cert", cert.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("onshi terminal folder");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("the watcher said it was watching")
+            .unwrap();
+        if line.starts_with("onshi terminal watching ") {
+            break;
+        }
+    }
+    // Keep reading, so that the watcher never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Watcher(child)
+}
+
 fn resources<'a>(b: &'a Value, kind: &str) -> Vec<&'a Value> {
     b["entry"]
         .as_array()
@@ -332,6 +401,87 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
+
+    // The same information through the folder interface, as an EMR asks for it with the
+    // reception of its face/ file: medication as XML (UTF-8), check-ups as XML and PDF
+    // (Shift_JIS), and a kind without consent refused.
+    let center = server
+        .base
+        .replace("https://", "https://localhost:")
+        .replacen("localhost:127.0.0.1:", "localhost:", 1);
+    let emr = data.join("emr");
+    let _watcher = start_watcher(&emr, &center, &terminal, &data.join("watcher.log"));
+    let ask = |name: &str, reception: &str, category: &str, sjis: bool| {
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"{}\"?>\n<XmlMsg><MessageHeader>\
+             <QualificationConfirmationDate>20250602</QualificationConfirmationDate>\
+             <MedicalInstitutionCode>{institution}</MedicalInstitutionCode>\
+             <ArbitraryFileIdentifier>薬歴</ArbitraryFileIdentifier></MessageHeader>\
+             <MessageBody><ReceptionNumber>{reception}</ReceptionNumber>\
+             <FileCategory>{category}</FileCategory></MessageBody></XmlMsg>\n",
+            if sjis { "Shift_JIS" } else { "UTF-8" }
+        );
+        let bytes = if sjis {
+            encoding_rs::SHIFT_JIS.encode(&xml).0.into_owned()
+        } else {
+            xml.into_bytes()
+        };
+        let tmp = emr.join("req").join(format!(".{name}.part"));
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, emr.join("req").join(name)).unwrap();
+        let res = emr.join("res").join(name.replace("req_", "res_"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !res.exists() {
+            assert!(std::time::Instant::now() < deadline, "no answer to {name}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        onshi_oqs::parse_response(&std::fs::read(&res).unwrap()).unwrap()
+    };
+    let r = ask("YZKsiquc01req_0001.xml", &reception_id, "1", false);
+    assert_eq!(
+        r.header.segment,
+        onshi_model::SegmentOfResult::Normal,
+        "{r:?}"
+    );
+    assert_eq!(r.body.items.len(), history.medications.len());
+    let mut codes: Vec<String> = r
+        .body
+        .items
+        .iter()
+        .map(|i| i.iter().find(|(k, _)| k == "DrugCode").unwrap().1.clone())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, expected);
+    assert!(r.body.pdf_file_name.is_none());
+    let r = ask("TKKsiquc01req_0002.xml", &reception_id, "2", true);
+    assert_eq!(
+        r.header.segment,
+        onshi_model::SegmentOfResult::Normal,
+        "{r:?}"
+    );
+    assert_eq!(
+        r.header.charset,
+        onshi_model::CharacterCodeIdentifier::ShiftJis
+    );
+    assert_eq!(r.body.items.len(), history.checkups.len());
+    let pdf_name = r.body.pdf_file_name.clone().expect("a PDF");
+    assert_eq!(pdf_name, "TKKsiquc01res_0002.pdf");
+    let pdf = emr.join("res").join(&pdf_name);
+    check_pdf(
+        &pdf,
+        &["特定健診等情報", "身長", "収縮期血圧", &reception_id],
+    );
+    let r = ask("YZKsiquc01req_0003.xml", &reception_id, "2", false);
+    check_pdf(
+        &emr.join("res/YZKsiquc01res_0003.pdf"),
+        &["薬剤情報", history.medications[0].drug_name],
+    );
+    assert_eq!(r.body.items.len(), history.medications.len());
+    let r = ask("YZKsiquc01req_0004.xml", id, "1", false);
+    assert_eq!(r.header.segment, onshi_model::SegmentOfResult::Abnormal);
+    let (_, msg) = r.header.error.unwrap();
+    assert!(msg.contains("同意"), "{msg}");
+    assert!(!emr.join("res/YZKsiquc01res_0004.pdf").exists());
 
     // The validator is not a rubber stamp: a Consent without its scope is refused.
     let mut broken = bundle.clone();

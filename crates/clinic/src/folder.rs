@@ -28,6 +28,7 @@ use onshi_oqs::{
 
 use crate::center::{BlockingCenter, CenterError};
 use crate::emr::BulkCheck;
+use crate::wire::HistoryKind;
 
 /// `ErrorCode` of an answer when the center could not be reached: retry later.
 pub const CENTER_UNREACHABLE: &str = "E4001";
@@ -70,6 +71,13 @@ pub trait InsuranceCenter {
 
     /// `GET /v1/eligibility/bulk/{reception_number}` (`OQSmuquc02`).
     fn fetch_bulk(&mut self, reception_number: &str) -> Result<BulkCheck, CenterError>;
+
+    /// `GET /v1/receptions/{reception}/{kind}` (`YZKsiquc01`, `TKKsiquc01`).
+    fn history(
+        &mut self,
+        reception: &str,
+        kind: HistoryKind,
+    ) -> Result<Vec<serde_json::Value>, CenterError>;
 }
 
 impl InsuranceCenter for BlockingCenter {
@@ -103,6 +111,14 @@ impl InsuranceCenter for BlockingCenter {
 
     fn fetch_bulk(&mut self, reception_number: &str) -> Result<BulkCheck, CenterError> {
         BlockingCenter::fetch_bulk(self, reception_number)
+    }
+
+    fn history(
+        &mut self,
+        reception: &str,
+        kind: HistoryKind,
+    ) -> Result<Vec<serde_json::Value>, CenterError> {
+        BlockingCenter::history_rows(self, reception, kind)
     }
 }
 
@@ -398,6 +414,49 @@ impl<C: InsuranceCenter> Folder<C> {
                 .center
                 .submit_bulk(&institution, &bulk.queries, as_of)
                 .map(|b| onshi_oqs::bulk_accepted_response(h, &b.reception_number, now, cs)),
+            Request::Medication(hist) | Request::Checkups(hist) => {
+                let hk = if kind == MessageKind::Medication {
+                    HistoryKind::Medications
+                } else {
+                    HistoryKind::Checkups
+                };
+                match self.center.history(&hist.reception, hk) {
+                    Ok(rows) => {
+                        let table = crate::emr::history_table(hk, &rows);
+                        let pdf_name = path
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .and_then(|n| onshi_oqs::response_file_name(n).ok())
+                            .map(|n| n.replace(".xml", ".pdf").replace(".XML", ".pdf"))
+                            .filter(|_| hist.pdf);
+                        if let Some(pdf_name) = &pdf_name {
+                            let subtitle = format!(
+                                "受付 {}　医療機関コード {}　作成 {}",
+                                hist.reception,
+                                institution.as_str(),
+                                now.format("%Y-%m-%d %H:%M")
+                            );
+                            if let Err(e) =
+                                write_atomically(&self.res(), pdf_name, &table.to_pdf(&subtitle))
+                            {
+                                return fail(
+                                    CENTER_UNREACHABLE,
+                                    &format!("PDF を書き込めませんでした（{e}）。"),
+                                );
+                            }
+                        }
+                        Ok(onshi_oqs::history_response(
+                            h,
+                            &hist.reception,
+                            &table,
+                            pdf_name.as_deref(),
+                            now,
+                            cs,
+                        ))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             Request::BulkFetch(fetch) => self
                 .center
                 .fetch_bulk(&fetch.reception_number)
@@ -539,6 +598,8 @@ fn custom_error(
             reception_number: None,
             reference_number: None,
             bulk_results: Vec::new(),
+            items: Vec::new(),
+            pdf_file_name: None,
         },
     };
     onshi_oqs::write_response(&response).unwrap_or_else(|e: OqsError| {
@@ -607,6 +668,17 @@ mod tests {
         }
 
         fn fetch_bulk(&mut self, _: &str) -> Result<BulkCheck, CenterError> {
+            self.calls += 1;
+            Err(CenterError::Unreachable {
+                reason: "refused".into(),
+            })
+        }
+
+        fn history(
+            &mut self,
+            _: &str,
+            _: HistoryKind,
+        ) -> Result<Vec<serde_json::Value>, CenterError> {
             self.calls += 1;
             Err(CenterError::Unreachable {
                 reason: "refused".into(),

@@ -16,6 +16,10 @@ pub enum MessageKind {
     BulkFetch,
     /// `OQSsiimm01`: 照会番号登録, the clinic's patient id for a qualification.
     RegisterReference,
+    /// `YZKsiquc01`: 薬剤情報, within the consent given at a reception.
+    Medication,
+    /// `TKKsiquc01`: 特定健診等情報, within the consent given at a reception.
+    Checkups,
 }
 
 impl MessageKind {
@@ -24,6 +28,8 @@ impl MessageKind {
         Self::BulkSubmit,
         Self::BulkFetch,
         Self::RegisterReference,
+        Self::Medication,
+        Self::Checkups,
     ];
 
     /// The file-name prefix.
@@ -33,6 +39,8 @@ impl MessageKind {
             Self::BulkSubmit => "OQSmuquc01",
             Self::BulkFetch => "OQSmuquc02",
             Self::RegisterReference => "OQSsiimm01",
+            Self::Medication => "YZKsiquc01",
+            Self::Checkups => "TKKsiquc01",
         }
     }
 

@@ -14,6 +14,7 @@ pub mod charset;
 mod error;
 mod files;
 pub mod names;
+pub mod pdf;
 mod request;
 mod response;
 mod xml;
@@ -22,14 +23,14 @@ pub use charset::{Charset, SUBSTITUTES};
 pub use error::{ErrorCode, OqsError};
 pub use files::{MessageKind, face_file_name, response_file_name};
 pub use request::{
-    BulkFetchRequest, BulkSubmitRequest, MAX_BULK, MAX_FILE_IDENTIFIER, MAX_REFERENCE_NUMBER,
-    ParsedRequest, ReferenceRegistration, Request, RequestHeader, SingleRequest, parse_request,
-    salvage_header,
+    BulkFetchRequest, BulkSubmitRequest, HistoryRequest, MAX_BULK, MAX_FILE_IDENTIFIER,
+    MAX_REFERENCE_NUMBER, ParsedRequest, ReferenceRegistration, Request, RequestHeader,
+    SingleRequest, parse_request, salvage_header,
 };
 pub use response::{
-    BulkResult, ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response,
-    bulk_result_response, eligibility_response, error_response, face_result, parse_response,
-    registration_response, write_response,
+    BulkResult, HistoryTable, ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response,
+    bulk_result_response, eligibility_response, error_response, face_result, history_response,
+    parse_response, registration_response, write_response,
 };
 
 /// The largest request file read (a bulk request of a few thousand patients fits).

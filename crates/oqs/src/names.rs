@@ -28,6 +28,8 @@ pub const BIRTHDATE: &str = "Birthdate";
 pub const LIMIT_CONS_FLG: &str = "LimitApplicationCertificateRelatedConsFlg";
 pub const LIMIT_CONS_TIME: &str = "LimitApplicationCertificateRelatedConsTime";
 pub const REFERENCE_NUMBER: &str = "ReferenceNumber";
+pub const FILE_CATEGORY: &str = "FileCategory";
+pub const PDF_FILE_NAME: &str = "PdfFileName";
 
 // Response body.
 pub const PROCESSING_RESULT_STATUS: &str = "ProcessingResultStatus";

@@ -67,6 +67,19 @@ pub struct ReferenceRegistration {
     pub reference_number: String,
 }
 
+/// `YZKsiquc01` / `TKKsiquc01`: the medication or check-up information of a reception,
+/// within the consent the patient gave at the reader. onshi's design (no public sample
+/// exists): `MessageBody/ReceptionNumber` is the reception of the `face/` file
+/// (`OQSsiquc01res_face_<reception>_…`), and `FileCategory` asks for XML (`1`, the
+/// default) or a PDF (`2`) written beside the response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRequest {
+    /// The reception: 1–20 ASCII digits.
+    pub reception: String,
+    /// FileCategory 2: a PDF as well as the XML response.
+    pub pdf: bool,
+}
+
 /// The body of a request, by message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -75,6 +88,8 @@ pub enum Request {
     BulkSubmit(BulkSubmitRequest),
     BulkFetch(BulkFetchRequest),
     RegisterReference(ReferenceRegistration),
+    Medication(HistoryRequest),
+    Checkups(HistoryRequest),
 }
 
 /// A request read from a file: the encoding it used (the response uses it too), its
@@ -132,6 +147,35 @@ pub fn parse_request(kind: MessageKind, bytes: &[u8]) -> Result<ParsedRequest, O
             Request::BulkFetch(BulkFetchRequest {
                 reception_number: n.to_owned(),
             })
+        }
+        MessageKind::Medication | MessageKind::Checkups => {
+            let n = body.text_of(RECEPTION_NUMBER)?;
+            if n.is_empty() || n.len() > 20 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(OqsError::InvalidValue {
+                    element: RECEPTION_NUMBER,
+                    detail: "face/ のファイル名にある受付の番号（数字 20 桁以内）ではありません"
+                        .into(),
+                });
+            }
+            let pdf = match body.opt_text(FILE_CATEGORY)? {
+                None | Some("1") => false,
+                Some("2") => true,
+                Some(other) => {
+                    return Err(OqsError::InvalidValue {
+                        element: FILE_CATEGORY,
+                        detail: format!("{other:?} は 1（XML）または 2（PDF）ではありません"),
+                    });
+                }
+            };
+            let req = HistoryRequest {
+                reception: n.to_owned(),
+                pdf,
+            };
+            if kind == MessageKind::Medication {
+                Request::Medication(req)
+            } else {
+                Request::Checkups(req)
+            }
         }
         MessageKind::RegisterReference => {
             let query = search_info(body.require(SEARCH_INFO)?)?;
