@@ -1,6 +1,7 @@
 //! The OQS XML messages of the clinic's file interface (オンライン資格確認 の連携ファイル):
 //! parsing the request files an EMR writes (`OQSsiquc01` single eligibility check,
-//! `OQSmuquc01`/`OQSmuquc02` bulk check and its fetch, `OQSsiimm01` 照会番号 registration)
+//! `OQSmuquc01`/`OQSmuquc02` bulk check and its fetch, `OQSsiimm01` 照会番号 registration,
+//! `YZKsiquc01`/`TKKsiquc01` medication and check-up information, the latter also as PDF)
 //! into the model's validated types, and building the response files the terminal writes
 //! to `res/` and the reader results it writes to `face/`, in UTF-8 or Shift_JIS
 //! (Windows-31J) as the request used, with the file names of both folders. It turns bytes

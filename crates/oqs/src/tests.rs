@@ -458,5 +458,5 @@ fn documented_samples_parse() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 12);
+    assert_eq!(seen, 16);
 }
