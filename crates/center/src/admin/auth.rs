@@ -236,6 +236,9 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     }
     match (header("origin"), header("host")) {
         (None, _) => true,
+        // An opaque origin (a privacy-minded referrer policy, a sandbox): trust only the
+        // browser's own statement that the post came from this origin.
+        (Some("null"), _) => header("sec-fetch-site") == Some("same-origin"),
         (Some(origin), Some(host)) => origin
             .split_once("://")
             .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host),
@@ -297,6 +300,15 @@ mod tests {
         assert!(!same_origin(&headers(&[
             ("host", "127.0.0.1:8080"),
             ("sec-fetch-site", "cross-site"),
+        ])));
+        assert!(same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "null"),
         ])));
     }
 

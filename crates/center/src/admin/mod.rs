@@ -81,7 +81,7 @@ fn static_asset(body: &'static str, kind: &'static str) -> Response {
         .into_response()
 }
 
-/// Every admin response: no framing, no sniffing, no referrer, scripts and styles from
+/// Every admin response: no framing, no sniffing, no referrer outside the center, scripts and styles from
 /// this origin only, and no caching of pages that may show personal data.
 async fn security_headers(mut res: Response) -> Response {
     let h = res.headers_mut();
@@ -97,9 +97,11 @@ async fn security_headers(mut res: Response) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // `same-origin` rather than `no-referrer`: under the latter browsers send
+    // `Origin: null` with form posts, which the CSRF check could not tell from a forgery.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

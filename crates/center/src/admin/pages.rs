@@ -445,13 +445,22 @@ pub(crate) async fn enrol_terminal(
     let st = state.clone();
     let (tid, code_s) = (terminal_id.to_owned(), code.to_string());
     let issued = tokio::task::spawn_blocking(move || {
-        let card = st.card().ok_or("no PKI")?;
-        let mut jlis = card.jlis.lock().map_err(|_| "J-LIS state poisoned")?;
-        let issued = jlis
+        let card = st.card().ok_or_else(|| "no PKI".to_owned())?;
+        let mut jlis = card
+            .jlis
+            .lock()
+            .map_err(|_| "J-LIS state poisoned".to_owned())?;
+        // `onshi terminal-enroll` and other processes issue from the same state directory:
+        // take the serial counters from disk, not from what this process loaded at start,
+        // or two certificates could share a serial (and a revocation).
+        let mut fresh = onshi_pki::Jlis::load_or_create(jlis.dir(), Utc::now(), None)
+            .map_err(|e| format!("J-LIS state: {e}"))?;
+        let issued = fresh
             .issue_terminal_with_key(&code_s, &tid, Utc::now())
-            .map_err(|_| "issuance failed")?;
-        let ca = jlis.ca(onshi_pki::CaKind::Institution).cert_pem();
-        Ok::<_, &'static str>((issued, ca))
+            .map_err(|e| format!("issuance: {e}"))?;
+        let ca = fresh.ca(onshi_pki::CaKind::Institution).cert_pem();
+        *jlis = fresh;
+        Ok::<_, String>((issued, ca))
     })
     .await
     .map_err(|e| AdminError::Internal(format!("issuing task: {e}")))?;
