@@ -516,3 +516,119 @@ async fn card_path_over_mutual_tls_on_postgres() {
     )
     .await;
 }
+
+/// Acknowledged receptions survive `kill -9` of the center: many checks are sent at once
+/// (so that they share group-commit transactions), the center is killed while answers
+/// are still arriving, and every reception that was answered is in the database with its
+/// consents and its spent challenge after a restart.
+async fn survives_kill_9(url: String) {
+    const CHECKS: usize = 48;
+    let data = tempdir("kill9");
+    let n = Nation::new(Config {
+        seed: SEED,
+        persons: PERSONS,
+        as_of: as_of(),
+    });
+    let sc = find_scenarios(&n, n.household_count());
+    seed(&url, PERSONS, SEED, as_of(), false);
+    let inst = n.institutions()[0].code.to_string();
+    let mut card = issue(
+        &url,
+        &data,
+        sc.card_linked[0].person_id,
+        &data.join("a.card"),
+    );
+    let dir = enroll(&url, &data, &inst, "T01");
+    let mut server = serve_tls(&url, &data);
+    let base = |s: &Running| {
+        s.base.replace("https://", "https://localhost:").replacen(
+            "localhost:127.0.0.1:",
+            "localhost:",
+            1,
+        )
+    };
+    let t = Terminal {
+        http: mtls_client(&dir),
+        base: base(&server),
+        institution: inst.clone(),
+    };
+    let consents = ["medication", "checkups"];
+    let mut bodies = Vec::with_capacity(CHECKS);
+    for _ in 0..CHECKS {
+        bodies.push(t.pin_body(&mut card, "1234", &consents).await);
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for body in bodies.iter().cloned() {
+        let (http, url, tx) = (
+            t.http.clone(),
+            format!("{}/v1/eligibility/card", t.base),
+            tx.clone(),
+        );
+        tokio::spawn(async move {
+            let answer = match http.post(url).json(&body).send().await {
+                Ok(r) if r.status().as_u16() == 200 => {
+                    r.json::<Value>().await.ok().map(|v| (body, v))
+                }
+                _ => None,
+            };
+            let _ = tx.send(answer);
+        });
+    }
+    drop(tx);
+    // Kill as soon as a few answers are in, with the rest in flight.
+    let mut acknowledged = Vec::new();
+    while let Some(answer) = rx.recv().await {
+        if let Some(a) = answer {
+            acknowledged.push(a);
+        }
+        if acknowledged.len() == 8 {
+            server.child.kill().unwrap(); // SIGKILL
+            server.child.wait().unwrap();
+        }
+    }
+    assert!(acknowledged.len() >= 8, "answers before the kill");
+
+    let store = onshi_store::Store::connect(&url).await.unwrap();
+    for (_, v) in &acknowledged {
+        let id: i64 = v["reception_id"].as_str().unwrap().parse().unwrap();
+        let check = store.check(id).await.unwrap();
+        assert!(check.is_some(), "acknowledged reception {id} lost");
+        assert_eq!(
+            store.consents_of_reception(id).await.unwrap().len(),
+            consents.len(),
+            "the consents of reception {id}"
+        );
+    }
+    store.close().await;
+
+    // After a restart the spent challenges stay spent.
+    let server = serve_tls(&url, &data);
+    let t = Terminal {
+        base: base(&server),
+        ..t
+    };
+    let (s, v) = t
+        .post("/v1/eligibility/card", acknowledged[0].0.clone())
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("challenge_replayed")),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn acknowledged_receptions_survive_kill_9_on_sqlite() {
+    let dir = tempdir("kill9db");
+    survives_kill_9(onshi_store::testing::fresh_sqlite_url(&dir)).await;
+}
+
+#[tokio::test]
+async fn acknowledged_receptions_survive_kill_9_on_postgres() {
+    survives_kill_9(
+        onshi_store::testing::fresh_postgres_url()
+            .await
+            .expect("PostgreSQL must be reachable"),
+    )
+    .await;
+}
