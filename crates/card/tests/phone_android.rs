@@ -274,3 +274,50 @@ fn malformed_apdus_get_status_words_not_panics() {
     let r = phone.transmit(&cmd).unwrap();
     assert_ne!(r.sw, StatusWord::OK);
 }
+
+#[test]
+fn phone_certificates_end_with_the_card_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut jlis = jlis(dir.path());
+    let phone = phone::new_phone(
+        Handset::android("Pixel 8", OsVersion::new(14, 0, 0)).unwrap(),
+        Some(PhonePins {
+            auth: Pin::from(PHONE_PIN),
+            sign: Pin::from(PHONE_SIGN_PASSWORD),
+        }),
+    )
+    .unwrap();
+    let card_not_after = now() + chrono::Duration::days(400);
+    let certs = phone::issue_phone_certificates(
+        &mut jlis,
+        phone.auth_public_key(),
+        phone.signing_public_key(),
+        &attributes(),
+        now(),
+        Some(card_not_after),
+    )
+    .unwrap();
+    let store = jlis.trust_store(TrustPolicy::default()).unwrap();
+    for der in [&certs.auth_cert, &certs.sign_cert] {
+        let v = store.verify(der, now()).unwrap();
+        assert_eq!(v.not_after(), card_not_after);
+        // No grace period for a phone certificate.
+        assert!(
+            store
+                .verify(der, card_not_after + chrono::Duration::days(1))
+                .is_err()
+        );
+    }
+    // A card certificate that has already expired: nothing is issued.
+    assert!(
+        phone::issue_phone_certificates(
+            &mut jlis,
+            phone.auth_public_key(),
+            phone.signing_public_key(),
+            &attributes(),
+            now(),
+            Some(now() - chrono::Duration::days(1)),
+        )
+        .is_err()
+    );
+}

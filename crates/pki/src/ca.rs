@@ -260,7 +260,7 @@ impl CertificateAuthority {
         self.signer.as_ref()
     }
 
-    fn require(&self, allowed: &[CaKind], what: &str) -> Result<(), PkiError> {
+    pub(crate) fn require(&self, allowed: &[CaKind], what: &str) -> Result<(), PkiError> {
         if allowed.contains(&self.kind) {
             Ok(())
         } else {
@@ -271,7 +271,7 @@ impl CertificateAuthority {
         }
     }
 
-    fn issue(
+    pub(crate) fn issue(
         &mut self,
         spki_der: &[u8],
         subject: impl FnOnce(Serial) -> Result<Name, PkiError>,

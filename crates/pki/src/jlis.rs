@@ -107,7 +107,7 @@ impl Jlis {
         Ok(store)
     }
 
-    fn with_ca<T>(
+    pub(crate) fn with_ca<T>(
         &mut self,
         kind: CaKind,
         f: impl FnOnce(&mut CertificateAuthority) -> Result<T, PkiError>,

@@ -203,3 +203,84 @@ impl crate::Jlis {
         Ok(DocumentSignerKey { pkcs8, cert_der })
     }
 }
+
+impl crate::Jlis {
+    /// Issues a smartphone user-authentication certificate (`PhoneAuth` CA) valid until
+    /// the holder's 5th birthday after issue or `until` (the card certificate's notAfter:
+    /// a phone credential ends with the card's, docs/reference.md §2), whichever is first.
+    pub fn issue_phone_auth(
+        &mut self,
+        spki_der: &[u8],
+        birth_date: chrono::NaiveDate,
+        issued_at: chrono::DateTime<chrono::Utc>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::IssuedCert, PkiError> {
+        use x509_cert::ext::pkix::KeyUsages;
+        let not_after = capped(
+            crate::jpki_not_after(birth_date, issued_at)?,
+            until,
+            issued_at,
+        )?;
+        self.with_ca(crate::CaKind::PhoneAuth, |ca| {
+            let exts = vec![
+                crate::profile::key_usage(KeyUsages::DigitalSignature)?,
+                crate::profile::policy_ext(crate::oid::JPKI_POLICY_AUTH)?,
+            ];
+            ca.issue(
+                spki_der,
+                crate::profile::jpki_subject,
+                issued_at,
+                not_after,
+                exts,
+            )
+        })
+    }
+
+    /// Issues a smartphone signing certificate (`PhoneSigning` CA) with the 基本4情報,
+    /// valid as [`Self::issue_phone_auth`]. Holders under 15 get
+    /// [`PkiError::TooYoungForSigning`].
+    pub fn issue_phone_signing(
+        &mut self,
+        spki_der: &[u8],
+        attributes: &crate::BasicAttributes,
+        issued_at: chrono::DateTime<chrono::Utc>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::IssuedCert, PkiError> {
+        use x509_cert::ext::pkix::KeyUsages;
+        crate::attrs::check_signing_age(attributes.birth_date, issued_at)?;
+        let not_after = capped(
+            crate::jpki_not_after(attributes.birth_date, issued_at)?,
+            until,
+            issued_at,
+        )?;
+        self.with_ca(crate::CaKind::PhoneSigning, |ca| {
+            let exts = vec![
+                crate::profile::key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
+                crate::profile::policy_ext(crate::oid::JPKI_POLICY_SIGNING)?,
+                crate::profile::jpki_attributes_san(attributes)?,
+            ];
+            ca.issue(
+                spki_der,
+                crate::profile::jpki_subject,
+                issued_at,
+                not_after,
+                exts,
+            )
+        })
+    }
+}
+
+fn capped(
+    not_after: chrono::DateTime<chrono::Utc>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    issued_at: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, PkiError> {
+    let n = until.map_or(not_after, |u| u.min(not_after));
+    if n <= issued_at {
+        return Err(PkiError::InvalidInput {
+            field: "validity",
+            reason: "the card certificate has already expired".into(),
+        });
+    }
+    Ok(n)
+}

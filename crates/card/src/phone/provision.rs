@@ -160,26 +160,25 @@ fn new_device_key() -> Result<PhoneMdocFiles, PhoneError> {
 
 /// The center's issuance of a phone's two JPKI certificates from the smartphone CAs
 /// (`PhoneAuth`, `PhoneSigning`) for the public keys the phone showed
-/// ([`PhoneFile::auth_public_key`], [`PhoneFile::signing_public_key`]).
+/// ([`PhoneFile::auth_public_key`], [`PhoneFile::signing_public_key`]). `card_not_after`
+/// (the card certificate's notAfter) caps their validity: a phone credential ends with
+/// the card's.
 pub fn issue_phone_certificates(
     jlis: &mut Jlis,
     auth_public_key: &[u8],
     signing_public_key: &[u8],
     attributes: &BasicAttributes,
     issued_at: DateTime<Utc>,
+    card_not_after: Option<DateTime<Utc>>,
 ) -> Result<PhoneCertificates, PhoneError> {
-    let auth = jlis.issue_auth(
-        CaKind::PhoneAuth,
+    let auth = jlis.issue_phone_auth(
         auth_public_key,
         attributes.birth_date,
         issued_at,
+        card_not_after,
     )?;
-    let sign = jlis.issue_signing(
-        CaKind::PhoneSigning,
-        signing_public_key,
-        attributes,
-        issued_at,
-    )?;
+    let sign =
+        jlis.issue_phone_signing(signing_public_key, attributes, issued_at, card_not_after)?;
     Ok(PhoneCertificates {
         auth_cert: auth.der,
         auth_ca_cert: jlis.ca(CaKind::PhoneAuth).cert_der().to_vec(),

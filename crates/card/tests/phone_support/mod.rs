@@ -46,6 +46,7 @@ pub fn android(jlis: &mut Jlis) -> PhoneFile {
         phone.signing_public_key(),
         &attributes(),
         now(),
+        None,
     )
     .unwrap();
     phone::install_certificates(&mut phone, certs).unwrap();
@@ -65,6 +66,7 @@ pub fn iphone(jlis: &mut Jlis) -> PhoneFile {
         phone.signing_public_key(),
         &attributes(),
         now(),
+        None,
     )
     .unwrap();
     phone::install_certificates(&mut phone, certs).unwrap();
