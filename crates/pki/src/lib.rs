@@ -35,10 +35,11 @@ pub use key::{
     DigestAlgorithm, KeyStore, RsaKeyPair, Signer, SoftwareKeyStore, digest_info_sha256,
     parse_digest_info, verify_digest_info_signature, verify_signature,
 };
+pub use phone::{
+    DOCUMENT_SIGNER_LABEL, DocumentSignerKey, KP_MDL_DS, NAME_DOCUMENT_SIGNER,
+    certificate_public_key,
+};
 #[cfg(feature = "pkcs11")]
 pub use pkcs11::Pkcs11KeyStore;
-pub use phone::{
-    DOCUMENT_SIGNER_LABEL, DocumentSignerKey, KP_MDL_DS, NAME_DOCUMENT_SIGNER, certificate_public_key,
-};
 pub use profile::{CaKind, CertKind, Serial};
 pub use verify::{TrustPolicy, TrustStore, VerifiedCert};
