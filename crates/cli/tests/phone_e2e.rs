@@ -315,6 +315,7 @@ async fn phones_from_set_up_to_revocation() {
         ],
     );
     let secs = w.setup_and_wait(&android, &card, &[]);
+    eprintln!("set-up to installed credential: {secs:.2} s (issuance delay {DELAY})");
     assert!(
         (2.0..15.0).contains(&secs),
         "push after {secs} s with a 2 s delay"
