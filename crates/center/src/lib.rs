@@ -137,8 +137,10 @@ impl AppState {
     }
 
     /// Opens the admin pages to the holder of `token` (once; later calls are ignored).
-    pub fn enable_admin(&self, token: AdminToken) {
-        let _ = self.inner.admin.set(admin::AdminAuth::new(token));
+    /// A center without its PKI issues terminal certificates from the J-LIS state in
+    /// `jlis_dir`, when given.
+    pub fn enable_admin(&self, token: AdminToken, jlis_dir: Option<std::path::PathBuf>) {
+        let _ = self.inner.admin.set(admin::AdminAuth::new(token, jlis_dir));
     }
 
     pub(crate) fn admin(&self) -> Option<&admin::AdminAuth> {

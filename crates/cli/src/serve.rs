@@ -113,13 +113,13 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
         };
         let (state, tls) = tls_state(&store, &args.data_dir, addr, phone).await?;
         println!("onshi center listening on https://{addr}");
-        open_admin(&state, &args.data_dir, &format!("https://{addr}"))?;
+        open_admin(&state, &args.data_dir, &format!("https://{addr}"), None)?;
         onshi_center::serve_tls(listener, state, tls, shutdown).await?;
     } else {
         // One line on stdout that scripts and tests wait for.
         println!("onshi center listening on http://{addr}");
         let state = AppState::new(store.clone());
-        open_admin(&state, &args.data_dir, &format!("http://{addr}"))?;
+        open_admin(&state, &args.data_dir, &format!("http://{addr}"), None)?;
         onshi_center::serve(listener, state, shutdown).await?;
     }
     store.close().await;
@@ -128,7 +128,12 @@ pub async fn serve(args: ServeArgs) -> Result<()> {
 
 /// Opens the admin pages with the token kept in `data_dir` (created on first start) and
 /// prints where they are and the token.
-fn open_admin(state: &AppState, data_dir: &std::path::Path, base: &str) -> Result<()> {
+fn open_admin(
+    state: &AppState,
+    data_dir: &std::path::Path,
+    base: &str,
+    jlis_dir: Option<std::path::PathBuf>,
+) -> Result<()> {
     let token = onshi_center::AdminToken::load_or_create(data_dir)
         .with_context(|| format!("admin token in {}", data_dir.display()))?;
     println!("  管理画面 admin  {base}{}", onshi_center::ADMIN_PATH);
@@ -137,7 +142,7 @@ fn open_admin(state: &AppState, data_dir: &std::path::Path, base: &str) -> Resul
         token.expose(),
         data_dir.join(onshi_center::ADMIN_TOKEN_FILE).display()
     );
-    state.enable_admin(token);
+    state.enable_admin(token, jlis_dir);
     Ok(())
 }
 
@@ -246,7 +251,13 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     .await?;
     print_banner(&store, addr, &db, Some(&terminal)).await?;
     let state = AppState::new(store.clone());
-    open_admin(&state, &args.data_dir, &format!("http://{addr}"))?;
+    // The demo's J-LIS state is its TLS center's: the admin pages enrol terminals for it.
+    open_admin(
+        &state,
+        &args.data_dir,
+        &format!("http://{addr}"),
+        Some(args.data_dir.join("jlis")),
+    )?;
     onshi_center::serve(listener, state, stop()).await?;
     store.close().await;
     println!(

@@ -605,3 +605,128 @@ async fn admin_pages_in_headless_chromium() {
     let n = std::fs::read_dir(&shots).unwrap().count();
     assert!(n >= 10, "{n} screenshots in {}", shots.display());
 }
+
+/// `onshi demo`: the admin pages of its plain-HTTP center enrol terminals for the demo's
+/// mutual-TLS center (same J-LIS state), and the certificate works there.
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_admin_enrols_terminals_for_the_demo_card_path() {
+    use std::io::{BufRead, BufReader};
+    let data = tempdir("admin-demo");
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "demo",
+            "--persons",
+            "200",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let (mut admin_url, mut token, mut card_path) = (None, None, None);
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while admin_url.is_none() || token.is_none() || card_path.is_none() {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the demo prints the admin address, its token and the card path");
+        let word_after = |key: &str| {
+            line.split_once(key)
+                .and_then(|(_, r)| r.split_whitespace().next())
+                .map(str::to_owned)
+        };
+        if line.contains("管理画面 admin") {
+            admin_url = word_after("admin");
+        } else if line.contains("admin token") {
+            token = word_after("token");
+        } else if line.contains("card path") {
+            card_path = word_after("card path");
+        }
+    }
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _demo = Kill(child);
+    let admin_url = admin_url.unwrap();
+    let base = admin_url.trim_end_matches("/admin/").to_owned();
+    let tls_base = card_path.unwrap().trim_end_matches("/v1/").to_owned();
+    let http = client(reqwest::Client::builder());
+    let r = http
+        .post(format!("{base}/admin/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode_form(&[("token", &token.unwrap())]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(
+        !r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Secure"),
+        "plain HTTP: no Secure flag, or the browser would drop the cookie"
+    );
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = http
+        .get(format!("{base}/admin/terminals"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let url = format!("sqlite://{}", data.join("center.db").display());
+    let store = onshi_store::Store::connect(&url).await.unwrap();
+    let inst = store.institution_codes(1).await.unwrap()[0].to_string();
+    store.close().await;
+    let r = http
+        .post(format!("{base}/admin/terminals"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode_form(&[
+            ("csrf", &csrf),
+            ("institution", &inst),
+            ("terminal_id", "ADM9"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let page = r.text().await.unwrap();
+    let dir = data.join("enrolled-ADM9");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (id, file) in [
+        ("pem-cert", "terminal.crt.pem"),
+        ("pem-key", "terminal.key.pem"),
+        ("pem-ca", "ca.pem"),
+    ] {
+        std::fs::write(dir.join(file), textarea(&page, id)).unwrap();
+    }
+    let r = terminal(&dir)
+        .post(format!("{tls_base}/v1/card/challenge"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+}

@@ -125,13 +125,17 @@ pub struct AdminAuth {
     token: AdminToken,
     /// Keyed by the SHA-256 of the session id, so that the ids themselves are not kept.
     sessions: Mutex<HashMap<String, Session>>,
+    /// Where to issue terminal certificates from when the center runs without its PKI
+    /// (the plain-HTTP center of `onshi demo`, beside the demo's TLS center).
+    pub(crate) jlis_dir: Option<std::path::PathBuf>,
 }
 
 impl AdminAuth {
-    pub fn new(token: AdminToken) -> Self {
+    pub fn new(token: AdminToken, jlis_dir: Option<std::path::PathBuf>) -> Self {
         Self {
             token,
             sessions: Mutex::new(HashMap::new()),
+            jlis_dir,
         }
     }
 
@@ -261,7 +265,7 @@ mod tests {
 
     #[test]
     fn only_the_token_opens_a_session_and_the_cookie_finds_it() {
-        let auth = AdminAuth::new(AdminToken::new("0123456789abcdef0123").unwrap());
+        let auth = AdminAuth::new(AdminToken::new("0123456789abcdef0123").unwrap(), None);
         assert!(auth.login("0123456789abcdef0124").is_none());
         assert!(auth.login("").is_none());
         let (id, s) = auth.login(" 0123456789abcdef0123\n").unwrap();

@@ -326,7 +326,7 @@ async fn terminals_page(
         notice,
         errors,
         form_terminal_id: form_terminal_id.to_owned(),
-        pki: state.card().is_some(),
+        pki: can_issue(state),
     })
 }
 
@@ -356,6 +356,11 @@ struct EnrolledPage {
     cert_href: String,
     key_href: String,
     ca_href: String,
+}
+
+/// Whether this center can issue terminal certificates.
+fn can_issue(state: &AppState) -> bool {
+    state.card().is_some() || state.admin().is_some_and(|a| a.jlis_dir.is_some())
 }
 
 /// A terminal id as the certificate carries it: 1 to 16 of A-Z a-z 0-9 `-` `_`.
@@ -407,7 +412,7 @@ pub(crate) async fn enrol_terminal(
             Some(i) => institution_name = i.name,
         }
     }
-    if state.card().is_none() {
+    if !can_issue(&state) {
         errors.push(
             "このセンターは証明書基盤（PKI）なしで起動されているため、端末証明書を発行できません。onshi serve --tls で起動してください。"
                 .to_owned(),
@@ -445,22 +450,31 @@ pub(crate) async fn enrol_terminal(
     let st = state.clone();
     let (tid, code_s) = (terminal_id.to_owned(), code.to_string());
     let issued = tokio::task::spawn_blocking(move || {
-        let card = st.card().ok_or_else(|| "no PKI".to_owned())?;
-        let mut jlis = card
-            .jlis
-            .lock()
-            .map_err(|_| "J-LIS state poisoned".to_owned())?;
         // `onshi terminal-enroll` and other processes issue from the same state directory:
         // take the serial counters from disk, not from what this process loaded at start,
         // or two certificates could share a serial (and a revocation).
-        let mut fresh = onshi_pki::Jlis::load_or_create(jlis.dir(), Utc::now(), None)
-            .map_err(|e| format!("J-LIS state: {e}"))?;
-        let issued = fresh
-            .issue_terminal_with_key(&code_s, &tid, Utc::now())
-            .map_err(|e| format!("issuance: {e}"))?;
-        let ca = fresh.ca(onshi_pki::CaKind::Institution).cert_pem();
-        *jlis = fresh;
-        Ok::<_, String>((issued, ca))
+        let issue = |dir: &std::path::Path| {
+            let mut fresh = onshi_pki::Jlis::load_or_create(dir, Utc::now(), None)
+                .map_err(|e| format!("J-LIS state: {e}"))?;
+            let issued = fresh
+                .issue_terminal_with_key(&code_s, &tid, Utc::now())
+                .map_err(|e| format!("issuance: {e}"))?;
+            let ca = fresh.ca(onshi_pki::CaKind::Institution).cert_pem();
+            Ok::<_, String>((issued, ca, fresh))
+        };
+        match (st.card(), st.admin().and_then(|a| a.jlis_dir.as_deref())) {
+            (Some(card), _) => {
+                let mut jlis = card
+                    .jlis
+                    .lock()
+                    .map_err(|_| "J-LIS state poisoned".to_owned())?;
+                let (issued, ca, fresh) = issue(jlis.dir())?;
+                *jlis = fresh;
+                Ok((issued, ca))
+            }
+            (None, Some(dir)) => issue(dir).map(|(issued, ca, _)| (issued, ca)),
+            (None, None) => Err("no PKI".to_owned()),
+        }
     })
     .await
     .map_err(|e| AdminError::Internal(format!("issuing task: {e}")))?;
