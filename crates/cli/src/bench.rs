@@ -40,11 +40,14 @@ use tokio::sync::{Semaphore, mpsc};
 pub enum BenchCommand {
     /// Card eligibility checks over mutual TLS against a running `onshi serve --tls`.
     Card(CardBenchArgs),
+    /// Request file → response file through a running `onshi terminal folder`.
+    Folder(crate::bench_folder::FolderBenchArgs),
 }
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Card(a) => card(a).await,
+        BenchCommand::Folder(a) => crate::bench_folder::folder(a).await,
     }
 }
 

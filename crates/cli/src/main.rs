@@ -3,6 +3,7 @@
 
 mod balance;
 mod bench;
+mod bench_folder;
 mod card_cmd;
 mod demo_terminal;
 mod kiosk_cmd;

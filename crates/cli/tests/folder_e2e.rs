@@ -606,6 +606,26 @@ fn reference_numbers_and_bulk_checks_through_the_folder() {
     assert_eq!(results[2].validity, Some(QualificationValidity::NotFound));
     assert!(results[2].records.is_empty());
 
+    // The benchmark command against this watcher: request written → response present.
+    let out = run(&[
+        "bench",
+        "folder",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--database-url",
+        &url,
+        "--institution",
+        &institution,
+        "--requests",
+        "60",
+        "--as-of",
+        "2025-06-02",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["requests"], 60, "{report}");
+    assert_eq!(report["errors"], 0, "{report}");
+    println!("onshi bench folder: {report}");
+
     // The result outlives the terminal: a fetch written while the watcher is stopped is
     // answered after its restart.
     drop(watcher);
