@@ -80,6 +80,26 @@ try {
 
   await kiosk.click('#screen button:has-text("終了")');
   await step(kiosk, 'card');
+
+  // The desk checks a 資格確認書 by its printed data: a typo is said in Japanese, then the
+  // right data gives 有効 and a row with the method 資格確認書.
+  const doc = JSON.parse(process.env.ONSHI_LOOKUP);
+  await desk.fill('input[name="insurer_number"]', '12');
+  await desk.fill('input[name="symbol"]', doc.symbol);
+  await desk.fill('input[name="number"]', doc.number);
+  await desk.fill('input[name="branch"]', doc.branch);
+  await desk.fill('input[name="birth_date"]', doc.birth_date);
+  await desk.click('form.lookup button[type="submit"]');
+  await desk.waitForSelector('#lookup-result .alert');
+  includes(await desk.textContent('#lookup-result .alert'), '保険者番号', 'the faulty field named');
+  await desk.fill('input[name="insurer_number"]', doc.insurer_number);
+  await desk.click('form.lookup button[type="submit"]');
+  await desk.waitForSelector('#lookup-result .lookup-result');
+  const found = await desk.textContent('#lookup-result .lookup-result');
+  includes(found, '有効', 'the 資格確認書 is valid');
+  includes(found, name, 'and names the patient');
+  await deskRow(desk, [name, '資格確認書']);
+  await shot(desk, 'desk-lookup');
   console.log(JSON.stringify({ ok: true, medications: meds, checkups }));
 } finally {
   await close();

@@ -260,7 +260,10 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
     )?;
     onshi_center::serve(listener, state, stop()).await?;
     store.close().await;
-    println!(
+    // Whoever started the demo may have stopped reading its output by now.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stdout(),
         "stopped; the data stays in {} for the next start",
         args.data_dir.display()
     );

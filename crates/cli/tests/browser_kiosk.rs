@@ -72,6 +72,7 @@ fn kiosk_and_desk_in_the_browser() {
         ("ONSHI_PATIENT_NAME", p.name.full()),
         ("ONSHI_EXPECT_MEDICATIONS", h.medications.len().to_string()),
         ("ONSHI_EXPECT_CHECKUPS", h.checkups.len().to_string()),
+        ("ONSHI_LOOKUP", lookup(&clinic, &pin_case)),
     ]);
     let out = node("kiosk-pin.mjs", &e);
     assert!(out.contains("\"ok\":true"), "{out}");
@@ -112,6 +113,21 @@ fn kiosk_and_desk_in_the_browser() {
         0,
         "three wrong entries block the card's PIN"
     );
+}
+
+/// The printed data of `case`'s insurance (as on a 資格確認書), for the desk's form.
+fn lookup(clinic: &Clinic, case: &onshi_synth::Case) -> String {
+    let h = clinic.nation.household(case.household);
+    let r = h.records.iter().find(|r| r.id == case.record_id).unwrap();
+    let p = clinic.person(case);
+    serde_json::json!({
+        "insurer_number": r.insurer_number.as_str(),
+        "symbol": r.symbol.as_ref().map(|s| s.as_str()).unwrap_or_default(),
+        "number": r.number.as_str(),
+        "branch": r.branch.as_str(),
+        "birth_date": p.birth_date.to_string(),
+    })
+    .to_string()
 }
 
 /// Among `linked`, a person whose first camera frame, as the browser sends it (through

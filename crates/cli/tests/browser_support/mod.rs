@@ -247,7 +247,12 @@ impl Clinic {
 
     /// Starts `onshi terminal kiosk`; returns its base URL.
     pub fn start_terminal(&mut self) -> String {
-        let running = start(&[
+        self.start_terminal_with(&[])
+    }
+
+    /// Starts `onshi terminal kiosk` with `extra` arguments; returns its base URL.
+    pub fn start_terminal_with(&mut self, extra: &[&str]) -> String {
+        let mut args = vec![
             "terminal",
             "kiosk",
             "--center",
@@ -262,7 +267,9 @@ impl Clinic {
             "127.0.0.1:0",
             "--as-of",
             AS_OF,
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let running = start(&args);
         let base = running.base.clone();
         self.terminal = Some(running);
         base

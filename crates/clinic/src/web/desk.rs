@@ -326,7 +326,7 @@ pub fn trend_svg(title: &str, unit: &str, points: &[(NaiveDate, f64)]) -> String
         "<figure class=\"trend\"><svg viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\" \
          aria-label=\"{label}: {aria}\"><line x1=\"{PAD_L}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" class=\"axis\"/>\
          <text x=\"{tx}\" y=\"{ty_max}\" class=\"tick\">{max}</text><text x=\"{tx}\" y=\"{ty_min}\" class=\"tick\">{min}</text>\
-         <text x=\"{PAD_L}\" y=\"{H}\" class=\"tick\">{first}</text><text x=\"{r}\" y=\"{H}\" class=\"tick end\">{last}</text>\
+         <text x=\"{PAD_L}\" y=\"{H}\" class=\"tick start\">{first}</text><text x=\"{r}\" y=\"{H}\" class=\"tick end\">{last}</text>\
          <polyline points=\"{pts}\" class=\"line\"/>{dots}</svg><figcaption>{label}</figcaption></figure>",
         aria = values.join(", "),
         b = H - PAD_B,
