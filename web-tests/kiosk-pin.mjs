@@ -1,5 +1,5 @@
 // A whole reception by PIN in the browser, with the desk open beside it: the phone
-// choice, the language toggle, a wrong PIN, five consent screens, the result, and the
+// choice and back, the language toggle, a wrong PIN, five consent screens, the result, and the
 // new reception appearing on the desk live with its consented history.
 import { launch, openKiosk, openDesk, step, title, alerts, shot, placeCard, enterPin,
   consents, checkLayout, deskRow, expect, includes } from './kiosk-lib.mjs';
@@ -24,15 +24,14 @@ try {
   await kiosk.click('#screen button.lang[lang="ja"]');
   await kiosk.waitForFunction(() => document.querySelector('#screen [data-step]').dataset.lang === 'ja');
 
-  // The smartphone path has its place: iPhone / Android, then a plain answer.
+  // The smartphone path: iPhone / Android, then back to the card before holding a phone.
   await kiosk.click('#screen button:has-text("スマートフォンを利用")');
   await step(kiosk, 'phone');
   await shot(kiosk, 'phone-choice');
   await kiosk.click('#screen button:has-text("iPhone")');
-  await step(kiosk, 'phone-unavailable');
-  includes(await title(kiosk), 'スマートフォンでの受付はまだ準備されていません', 'phone not set up');
-  await shot(kiosk, 'phone-unavailable');
-  await kiosk.click('#screen button:has-text("カードで受付する")');
+  await step(kiosk, 'phone-hold');
+  includes(await title(kiosk), 'iPhoneをスマートフォン用のカードリーダーにかざしてください', 'hold the phone');
+  await kiosk.click('#screen button:has-text("戻る（カードで受付）")');
   await step(kiosk, 'card');
 
   await placeCard(kiosk, card);

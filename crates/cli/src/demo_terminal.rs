@@ -92,6 +92,7 @@ pub async fn start(
         onshi_clinic::DEFAULT_FACE_ATTEMPTS,
         None,
         Some(cards_dir),
+        data_dir,
     )?;
     let listener = tokio::net::TcpListener::bind(pages_listen)
         .await

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
+use onshi_clinic::reception::PhoneTrust;
 use onshi_clinic::web::{Terminal, WebConfig};
 use onshi_clinic::{CenterClient, Lang, ReaderConfig, TerminalCredentials};
+use onshi_pki::DOCUMENT_SIGNER_LABEL;
 
 /// Arguments of `onshi terminal kiosk`.
 #[derive(Debug, clap::Args)]
@@ -48,6 +50,7 @@ pub fn terminal(
     face_attempts: u8,
     as_of: Option<NaiveDate>,
     cards: Option<PathBuf>,
+    data_dir: &std::path::Path,
 ) -> Result<Terminal> {
     let credentials = TerminalCredentials::load(cert)?;
     let institution = credentials.institution_code()?;
@@ -64,6 +67,18 @@ pub fn terminal(
                 lang: Lang::Ja,
                 as_of,
             },
+            // The smartphone path needs the general-purpose reader, which only the
+            // simulation panel provides here; the iPhone's record is verified against
+            // J-LIS's document signer.
+            phone_trust: cards.as_ref().map(|_| PhoneTrust {
+                document_signers: std::fs::read(
+                    data_dir
+                        .join("jlis")
+                        .join(format!("{DOCUMENT_SIGNER_LABEL}.der")),
+                )
+                .map(|d| vec![d])
+                .unwrap_or_default(),
+            }),
             sim_cards: cards,
         },
     ))
@@ -76,7 +91,15 @@ pub async fn run(a: KioskArgs) -> Result<()> {
             .join("jlis")
             .join(onshi_card::issue::CARD_DATA_PUBLIC_KEY_FILE)
     });
-    let terminal = terminal(&a.center, &a.cert, &key, a.face_attempts, a.as_of, a.cards)?;
+    let terminal = terminal(
+        &a.center,
+        &a.cert,
+        &key,
+        a.face_attempts,
+        a.as_of,
+        a.cards,
+        &a.data_dir,
+    )?;
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;

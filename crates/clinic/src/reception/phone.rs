@@ -472,6 +472,11 @@ pub struct ExpectPhonePin<C, S> {
 }
 
 impl<C: CardChannel, S: Center> ExpectPhonePin<C, S> {
+    /// The phone was taken away before the PIN: back to the card.
+    pub fn cancel(self) -> ExpectCard<S> {
+        ExpectCard::new(self.session.reader, None)
+    }
+
     /// What the reader shows.
     pub fn prompt(&self) -> Message {
         Message::Phone(PhoneMessage::EnterPhonePin {
@@ -513,6 +518,12 @@ impl<C: CardChannel, S: Center> ExpectPhonePin<C, S> {
                 tries_left,
                 notice: Some(Message::PinFormat),
             }),
+            // The phone answered but holds no certificate (never set up, or removed).
+            Err(ClientError::Status { .. }) => phone_failed(
+                session.reader,
+                Message::Phone(PhoneMessage::PhoneNotSupported),
+                None,
+            ),
             Ok((VerifyOutcome::Ok, None)) | Err(_) => phone_failed(
                 session.reader,
                 Message::Phone(PhoneMessage::PhoneUnreadable),
@@ -533,6 +544,11 @@ pub struct ExpectBiometric<C, S> {
 }
 
 impl<C: CardChannel, S: Center> ExpectBiometric<C, S> {
+    /// The phone was taken away before the biometric: back to the card.
+    pub fn cancel(self) -> ExpectCard<S> {
+        ExpectCard::new(self.session.reader, None)
+    }
+
     /// What the reader shows.
     pub fn prompt(&self) -> Message {
         Message::Phone(PhoneMessage::UseBiometric {
@@ -647,6 +663,11 @@ impl<C: CardChannel, S: Center> ExpectPhoneConsent<C, S> {
     /// The kind this screen asks about.
     pub fn kind(&self) -> ConsentKind {
         ConsentKind::ALL[self.index]
+    }
+
+    /// The phone was taken away before the last consent screen: back to the card.
+    pub fn cancel(self) -> ExpectCard<S> {
+        ExpectCard::new(self.session.reader, None)
     }
 
     /// The method identity was established with.

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use onshi_card::apdu::{Command, Response};
+use onshi_card::phone::{FileBackedPhone, PhoneFile};
 use onshi_card::{CardChannel, CardFile, FileBackedCard};
 
 /// A transport failure of the card on the reader.
@@ -16,6 +17,8 @@ pub struct CardIoError(String);
 pub enum ReaderCard {
     /// A virtual card file, placed from the simulation panel (the hardware we lack).
     File(Box<FileBackedCard>),
+    /// A virtual smartphone file held to the general-purpose reader (simulation panel).
+    Phone(Box<FileBackedPhone>),
     /// A card in a PC/SC reader (real, or vpcd).
     #[cfg(feature = "pcsc")]
     Pcsc(onshi_card::PcscChannel),
@@ -25,6 +28,7 @@ impl std::fmt::Debug for ReaderCard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::File(_) => f.write_str("ReaderCard::File"),
+            Self::Phone(_) => f.write_str("ReaderCard::Phone"),
             #[cfg(feature = "pcsc")]
             Self::Pcsc(_) => f.write_str("ReaderCard::Pcsc"),
         }
@@ -37,6 +41,7 @@ impl CardChannel for ReaderCard {
     fn transmit(&mut self, command: &Command) -> Result<Response, CardIoError> {
         match self {
             Self::File(c) => c.transmit(command).map_err(|e| CardIoError(e.to_string())),
+            Self::Phone(p) => p.transmit(command).map_err(|e| CardIoError(e.to_string())),
             #[cfg(feature = "pcsc")]
             Self::Pcsc(c) => c.transmit(command).map_err(|e| CardIoError(e.to_string())),
         }
@@ -45,6 +50,9 @@ impl CardChannel for ReaderCard {
     fn reset(&mut self) -> Result<Vec<u8>, CardIoError> {
         match self {
             Self::File(c) => CardChannel::reset(c.as_mut()).map_err(|e| CardIoError(e.to_string())),
+            Self::Phone(p) => {
+                CardChannel::reset(p.as_mut()).map_err(|e| CardIoError(e.to_string()))
+            }
             #[cfg(feature = "pcsc")]
             Self::Pcsc(c) => CardChannel::reset(c).map_err(|e| CardIoError(e.to_string())),
         }
@@ -80,6 +88,45 @@ pub fn list_cards(dir: &Path) -> Vec<SimCard> {
             Some(SimCard {
                 name: path.file_name()?.to_str()?.to_owned(),
                 holder: file.printed.name.clone(),
+                path,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// A virtual smartphone the simulation panel can hold to the general-purpose reader.
+#[derive(Debug, Clone)]
+pub struct SimPhone {
+    /// The file name, which is also how the panel names it.
+    pub name: String,
+    /// iPhone or Android.
+    pub platform: &'static str,
+    /// The handset's model.
+    pub model: String,
+    pub path: PathBuf,
+}
+
+/// The phone files (`*.phone`) in `dir`, sorted by name. Files that are not phone files
+/// are skipped.
+pub fn list_phones(dir: &Path) -> Vec<SimPhone> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<SimPhone> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("phone"))
+        .filter_map(|path| {
+            let file = PhoneFile::load(&path).ok()?;
+            Some(SimPhone {
+                name: path.file_name()?.to_str()?.to_owned(),
+                platform: match file.platform() {
+                    onshi_card::phone::Platform::Iphone => "iPhone",
+                    onshi_card::phone::Platform::Android => "Android",
+                },
+                model: file.handset.model().to_owned(),
                 path,
             })
         })

@@ -119,6 +119,34 @@ impl Entry {
         }
     }
 
+    pub(crate) fn from_phone_done(
+        d: &crate::reception::PhoneDone<HandleCenter>,
+        phone: Option<String>,
+    ) -> Self {
+        let first = d.check.records.first();
+        Self {
+            card: phone,
+            validity: Some(d.check.validity),
+            name: first.map(|r| r.name.clone()),
+            birth_date: first.map(|r| r.birth_date),
+            insurer: first.map(|r| r.insurer_name.clone()),
+            burden_percent: first.and_then(|r| r.burden_ratio).map(|b| b.percent()),
+            notices: d.notices.clone(),
+            consents: d.consents.clone(),
+            reception_id: Some(d.check.reception_id.clone()),
+            history_until: d.check.history_until,
+            ..Self::blank(EntryMethod::Phone)
+        }
+    }
+
+    pub(crate) fn from_phone_failed(f: &Failed<HandleCenter>, phone: Option<String>) -> Self {
+        Self {
+            card: phone,
+            failure: Some(f.failure.clone()),
+            ..Self::blank(EntryMethod::Phone)
+        }
+    }
+
     pub(crate) fn from_failed(f: &Failed<HandleCenter>, card: Option<String>) -> Self {
         let method = f
             .pending

@@ -11,13 +11,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, http::StatusCode};
 use futures_util::Stream;
+use onshi_card::phone::FileBackedPhone;
 use onshi_card::{FileBackedCard, Pin};
 use onshi_model::ConsentKind;
 
-use super::card::{PlacedCard, ReaderCard, SimCard, list_cards};
-use super::station::{Action, DoneSummary, Platform, Screen, Step};
+use super::card::{PlacedCard, ReaderCard, SimCard, SimPhone, list_cards, list_phones};
+use super::station::{Action, DoneSummary, Platform, Screen, ShownMethod, Step};
 use super::{T, Terminal, html, refused};
 use crate::message::{Lang, Message};
+use crate::reception::PhoneMethod;
 use crate::wire::Method;
 
 pub(super) fn routes() -> Router<Terminal> {
@@ -39,6 +41,8 @@ pub(super) fn routes() -> Router<Terminal> {
         .route("/kiosk/finish", post(finish))
         .route("/kiosk/sim/place", post(sim_place))
         .route("/kiosk/sim/remove", post(finish))
+        .route("/kiosk/sim/phone", post(sim_phone))
+        .route("/kiosk/sim/biometric", post(sim_biometric))
 }
 
 #[derive(Template)]
@@ -47,6 +51,7 @@ struct Page {
     t: T,
     screen: String,
     sim: Option<Vec<SimCard>>,
+    phones: Vec<SimPhone>,
 }
 
 async fn page(State(app): State<Terminal>) -> Response {
@@ -55,6 +60,12 @@ async fn page(State(app): State<Terminal>) -> Response {
         t: T(screen.lang),
         screen: render_screen(&screen),
         sim: app.sim_cards.as_deref().map(list_cards),
+        phones: app
+            .sim_cards
+            .as_deref()
+            .filter(|_| app.phones)
+            .map(list_phones)
+            .unwrap_or_default(),
     };
     match page.render() {
         Ok(body) => html(body),
@@ -155,7 +166,11 @@ pub(super) fn render_screen(s: &Screen) -> String {
             view.face = *face;
             view.pin = *pin;
         }
-        Step::Pin { tries_left, .. } => view.tries_left = *tries_left,
+        Step::Pin { tries_left, .. } | Step::PhonePin { tries_left } => {
+            view.tries_left = *tries_left;
+        }
+        Step::PhoneHold(p) => view.platform = p.label(),
+        Step::Biometric { attempts_left } => view.attempts_left = *attempts_left,
         Step::Face { attempts_left } => view.attempts_left = *attempts_left,
         Step::Staff { .. } => {}
         Step::Consent { kind, number } => {
@@ -195,19 +210,21 @@ pub(super) fn render_screen(s: &Screen) -> String {
     view.render().unwrap_or_else(|e| format!("<p>{e}</p>"))
 }
 
-fn method_label(m: Method, lang: Lang) -> &'static str {
-    T(lang).s(
-        match m {
-            Method::Pin => "暗証番号",
-            Method::Face => "顔認証",
-            Method::Visual => "職員による確認",
-        },
-        match m {
-            Method::Pin => "PIN",
-            Method::Face => "face recognition",
-            Method::Visual => "staff check",
-        },
-    )
+fn method_label(m: ShownMethod, lang: Lang) -> &'static str {
+    let (ja, en) = match m {
+        ShownMethod::Card(Method::Pin) => ("暗証番号", "PIN"),
+        ShownMethod::Card(Method::Face) => ("顔認証", "face recognition"),
+        ShownMethod::Card(Method::Visual) => ("職員による確認", "staff check"),
+        ShownMethod::Phone(PhoneMethod::AndroidPin) => (
+            "スマートフォン（Android・暗証番号）",
+            "smartphone (Android, PIN)",
+        ),
+        ShownMethod::Phone(PhoneMethod::IphoneBiometric) => (
+            "スマートフォン（iPhone・生体認証）",
+            "smartphone (iPhone, Face ID / Touch ID)",
+        ),
+    };
+    T(lang).s(ja, en)
 }
 
 fn consent_name(k: ConsentKind, lang: Lang) -> &'static str {
@@ -394,4 +411,55 @@ async fn sim_place(State(app): State<Terminal>, Form(f): Form<PlaceForm>) -> Res
         ))
         .await,
     )
+}
+
+#[derive(serde::Deserialize)]
+struct PhoneForm {
+    phone: String,
+}
+
+/// The simulation panel holds one of the offered phone files to the general-purpose
+/// reader.
+async fn sim_phone(State(app): State<Terminal>, Form(f): Form<PhoneForm>) -> Response {
+    let Some(dir) = app.sim_cards.as_deref().filter(|_| app.phones) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // Only a phone the panel lists: the name never becomes a path by itself.
+    let Some(sim) = list_phones(dir).into_iter().find(|p| p.name == f.phone) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "そのスマートフォンはありません。 / No such phone.",
+        )
+            .into_response();
+    };
+    let phone = match FileBackedPhone::open(&sim.path) {
+        Ok(p) => p,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    done(
+        app.act(Action::PlacePhone(
+            Box::new(ReaderCard::Phone(Box::new(phone))),
+            sim.name,
+        ))
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct BiometricForm {
+    result: String,
+}
+
+/// The simulation panel acts for the patient on the phone: Face ID / Touch ID that
+/// matches or does not.
+async fn sim_biometric(State(app): State<Terminal>, Form(f): Form<BiometricForm>) -> Response {
+    if app.sim_cards.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let matches = match f.result.as_str() {
+        "match" => true,
+        "mismatch" => false,
+        _ => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    done(app.act(Action::Biometric(matches)).await)
 }

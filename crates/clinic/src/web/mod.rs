@@ -26,9 +26,9 @@ use axum::routing::get;
 use onshi_model::InstitutionCode;
 use tokio::sync::watch;
 
-pub use card::{CardIoError, PlacedCard, ReaderCard, SimCard, list_cards};
+pub use card::{CardIoError, PlacedCard, ReaderCard, SimCard, SimPhone, list_cards, list_phones};
 pub use desk::{DeskLog, Entry, EntryMethod};
-pub use station::{Action, HandleCenter, Platform, Refusal, Screen, Station, Step};
+pub use station::{Action, HandleCenter, Platform, Refusal, Screen, ShownMethod, Station, Step};
 
 use crate::center::CenterClient;
 use crate::message::Lang;
@@ -42,6 +42,9 @@ pub struct WebConfig {
     /// Virtual card files the simulation panel offers; `None` hides the panel (a real
     /// reader places the cards).
     pub sim_cards: Option<PathBuf>,
+    /// What the general-purpose reader trusts for phones; `None`: this reader has no
+    /// smartphone path (the kiosk says so and asks for the card).
+    pub phone_trust: Option<crate::reception::PhoneTrust>,
 }
 
 /// Everything the handlers share.
@@ -54,6 +57,8 @@ pub struct Terminal {
     institution: InstitutionCode,
     as_of: Option<chrono::NaiveDate>,
     sim_cards: Option<PathBuf>,
+    /// The reader has a smartphone path.
+    phones: bool,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -79,7 +84,8 @@ impl Terminal {
             crate::CLASSIC_MATCHER_NAME,
         );
         let desk = Arc::new(DeskLog::default());
-        let (station, screen) = Station::new(reader, desk.clone());
+        let phones = config.phone_trust.is_some();
+        let (station, screen) = Station::new(reader, desk.clone(), config.phone_trust);
         Self {
             station: Arc::new(Mutex::new(station)),
             screen,
@@ -88,6 +94,7 @@ impl Terminal {
             institution,
             as_of,
             sim_cards: config.sim_cards,
+            phones,
         }
     }
 

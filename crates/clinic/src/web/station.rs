@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use onshi_card::phone::Biometric;
 use onshi_card::{JpkiClient, Pin};
 use onshi_face::FaceImage;
 use onshi_model::ConsentKind;
@@ -15,7 +16,9 @@ use super::card::{PlacedCard, ReaderCard, certificate_not_after};
 use super::desk::{DeskLog, Entry};
 use crate::center::{Center, CenterClient, CenterError};
 use crate::message::{Lang, Message};
-use crate::reception::{Reader, Reception};
+use crate::reception::{
+    ExpectCard, PhoneDone, PhoneKind, PhoneMethod, PhoneReception, PhoneTrust, Reader, Reception,
+};
 use crate::wire::{CardCheck, CardCheckRequest, Challenge, LinkRequest, Linked, Method};
 
 /// The center for the state machine, on the web server's own runtime: each call blocks
@@ -43,10 +46,19 @@ impl Center for HandleCenter {
     fn link_card(&mut self, request: &LinkRequest) -> Result<Linked, CenterError> {
         self.handle.block_on(self.client.link_card(request))
     }
+    fn check_phone(
+        &mut self,
+        request: &crate::reception::PhoneCheckRequest,
+    ) -> Result<CardCheck, CenterError> {
+        self.handle.block_on(self.client.check_phone(request))
+    }
 }
 
 /// The reception as the kiosk drives it.
 pub type KioskReception = Reception<ReaderCard, HandleCenter>;
+
+/// A smartphone reception as the kiosk drives it (the phone at the general-purpose reader).
+pub type KioskPhoneReception = PhoneReception<ReaderCard, HandleCenter>;
 
 /// Which phone the patient has (the smartphone path of the reader).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +75,20 @@ impl Platform {
             Self::Android => "Android",
         }
     }
+
+    fn kind(self) -> PhoneKind {
+        match self {
+            Self::Iphone => PhoneKind::Iphone,
+            Self::Android => PhoneKind::Android,
+        }
+    }
+
+    fn of(kind: PhoneKind) -> Self {
+        match kind {
+            PhoneKind::Iphone => Self::Iphone,
+            PhoneKind::Android => Self::Android,
+        }
+    }
 }
 
 /// What the kiosk shows: one per state of the reader, plus the smartphone choice.
@@ -74,6 +100,12 @@ pub enum Step {
     PhoneChoice,
     /// This reader has no smartphone path: the card instead.
     PhoneUnavailable(Platform),
+    /// Hold the phone to the general-purpose reader.
+    PhoneHold(Platform),
+    /// Android: the phone's PIN on the reader's pad, relayed to the phone.
+    PhonePin { tries_left: u8 },
+    /// iPhone: Face ID / Touch ID on the phone, then the phone again at the reader.
+    Biometric { attempts_left: u8 },
     /// Face or PIN.
     Identity { face: bool, pin: bool },
     /// The PIN pad (`link`: for 利用登録).
@@ -99,6 +131,9 @@ impl Step {
             Self::Card => "card",
             Self::PhoneChoice => "phone",
             Self::PhoneUnavailable(_) => "phone-unavailable",
+            Self::PhoneHold(_) => "phone-hold",
+            Self::PhonePin { .. } => "phone-pin",
+            Self::Biometric { .. } => "biometric",
             Self::Identity { .. } => "identity",
             Self::Pin { link: false, .. } => "pin",
             Self::Pin { link: true, .. } => "link-pin",
@@ -119,8 +154,15 @@ pub struct DoneSummary {
     pub insurer: Option<String>,
     pub burden_percent: Option<u8>,
     pub valid: bool,
-    pub method: Method,
+    pub method: ShownMethod,
     pub consents: Vec<ConsentKind>,
+}
+
+/// How identity was established, as the result screen names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownMethod {
+    Card(Method),
+    Phone(PhoneMethod),
 }
 
 /// One published picture of the reader.
@@ -167,6 +209,10 @@ pub enum Action {
     Phone,
     /// iPhone or Android.
     PhoneChoose(Platform),
+    /// A phone was held to the general-purpose reader (named as the panel names it).
+    PlacePhone(Box<ReaderCard>, String),
+    /// The patient's Face ID / Touch ID on the phone: matched or not.
+    Biometric(bool),
     /// Back to the card.
     PhoneBack,
     /// 日本語 / English.
@@ -196,6 +242,10 @@ pub enum Refusal {
 /// The reader with its reception, the screen it publishes, and the desk log it feeds.
 pub struct Station {
     reception: Option<KioskReception>,
+    /// A smartphone reception under way (then `reception` is empty).
+    phone_reception: Option<KioskPhoneReception>,
+    /// What the general-purpose reader trusts; `None`: this reader has no smartphone path.
+    phone_trust: Option<PhoneTrust>,
     placed: Option<PlacedCard>,
     card_not_after: Option<DateTime<Utc>>,
     phone: Option<Step>,
@@ -219,6 +269,7 @@ impl Station {
     pub fn new(
         reader: Reader<HandleCenter>,
         desk: Arc<DeskLog>,
+        phone_trust: Option<PhoneTrust>,
     ) -> (Self, watch::Receiver<Screen>) {
         let lang = reader.config().lang;
         let visual = reader.visual_mode();
@@ -234,6 +285,8 @@ impl Station {
         let (tx, rx) = watch::channel(first);
         let station = Self {
             reception: Some(start),
+            phone_reception: None,
+            phone_trust,
             placed: None,
             card_not_after: None,
             phone: None,
@@ -248,15 +301,125 @@ impl Station {
 
     /// Takes one input, moves the reception, publishes the new screen.
     pub fn apply(&mut self, action: Action) -> Result<(), Refusal> {
-        let Some(current) = self.reception.take() else {
-            // Only a panic inside a step could leave the station empty.
-            return Err(Refusal::NotNow);
+        let result = match (self.phone_reception.take(), action) {
+            (Some(p), action) => self.phone_step(p, action),
+            (None, Action::PhoneChoose(p))
+                if self.phone.is_some() && self.phone_trust.is_some() =>
+            {
+                self.start_phone(p)
+            }
+            (None, action) => {
+                let Some(current) = self.reception.take() else {
+                    // Only a panic inside a step could leave the station empty.
+                    return Err(Refusal::NotNow);
+                };
+                let (next, result) = self.step(current, action);
+                self.reception = Some(next);
+                result
+            }
         };
-        let (next, result) = self.step(current, action);
-        self.reception = Some(next);
         self.apply_visual_mode();
         self.publish();
         result
+    }
+
+    /// iPhone or Android chosen at a reader with a smartphone path: wait for the phone.
+    fn start_phone(&mut self, p: Platform) -> Result<(), Refusal> {
+        match (self.reception.take(), self.phone_trust.clone()) {
+            (Some(Reception::ExpectCard(s)), Some(trust)) => {
+                self.phone = None;
+                self.placed = None;
+                self.phone_reception = Some(PhoneReception::ExpectPhone(
+                    s.use_phone(trust).choose(p.kind()),
+                ));
+                Ok(())
+            }
+            (other, _) => {
+                self.reception = other;
+                Err(Refusal::NotNow)
+            }
+        }
+    }
+
+    /// One input during a smartphone reception.
+    fn phone_step(&mut self, current: KioskPhoneReception, action: Action) -> Result<(), Refusal> {
+        use PhoneReception as P;
+        match (current, action) {
+            (p, Action::Lang(lang)) => {
+                self.lang = lang;
+                self.phone_reception = Some(p);
+                Ok(())
+            }
+            (p, Action::VisualMode(on)) => {
+                self.want_visual = on;
+                self.phone_reception = Some(p);
+                Ok(())
+            }
+            (P::ExpectPhone(s), Action::PlacePhone(phone, label)) => {
+                self.placed = Some(PlacedCard {
+                    label,
+                    matching_code_b: None,
+                });
+                self.settle_phone(s.phone_placed(*phone))
+            }
+            (P::ExpectPhone(s), Action::PhoneBack | Action::Remove) => {
+                self.back_to_card(s.cancel())
+            }
+            (P::ExpectPhoneKind(s), Action::PhoneBack | Action::Remove) => {
+                self.back_to_card(s.cancel())
+            }
+            (P::ExpectPhonePin(s), Action::Pin(pin)) => self.settle_phone(s.enter(pin)),
+            (P::ExpectPhonePin(s), Action::PhoneBack | Action::PinCancel | Action::Remove) => {
+                self.back_to_card(s.cancel())
+            }
+            (P::ExpectBiometric(mut s), Action::Biometric(matches)) => {
+                // The patient acts on the phone; then the phone is held to the reader again.
+                if let ReaderCard::Phone(phone) = s.channel_mut() {
+                    let phone = phone.phone_mut();
+                    let sensor = phone
+                        .file()
+                        .handset
+                        .biometric()
+                        .unwrap_or(Biometric::FaceId);
+                    phone.present_biometric(sensor, matches);
+                }
+                self.settle_phone(s.presented())
+            }
+            (P::ExpectBiometric(s), Action::PhoneBack | Action::Remove) => {
+                self.back_to_card(s.cancel())
+            }
+            (P::ExpectPhoneConsent(s), Action::Consent(yes)) => self.settle_phone(s.answer(yes)),
+            (P::ExpectPhoneConsent(s), Action::Remove) => self.back_to_card(s.cancel()),
+            (P::Done(d), Action::Remove) => self.back_to_card(d.next()),
+            (P::Failed(f), Action::Remove) => self.back_to_card(f.next()),
+            (p, _) => {
+                self.phone_reception = Some(p);
+                Err(Refusal::NotNow)
+            }
+        }
+    }
+
+    /// Keeps the phone reception, noting a finished one in the desk log.
+    fn settle_phone(&mut self, next: KioskPhoneReception) -> Result<(), Refusal> {
+        let label = self.placed.as_ref().map(|p| p.label.clone());
+        match &next {
+            PhoneReception::Done(d) => {
+                self.desk.push(Entry::from_phone_done(d, label));
+            }
+            PhoneReception::Failed(f) => {
+                self.desk.push(Entry::from_phone_failed(f, label));
+            }
+            _ => {}
+        }
+        self.phone_reception = Some(next);
+        Ok(())
+    }
+
+    fn back_to_card(&mut self, s: ExpectCard<HandleCenter>) -> Result<(), Refusal> {
+        self.placed = None;
+        self.phone = None;
+        self.reception = Some(Reception::ExpectCard(s));
+        Ok(())
     }
 
     fn step(
@@ -386,10 +549,46 @@ impl Station {
     }
 
     fn publish(&mut self) {
-        let Some(r) = self.reception.as_ref() else {
+        let (step, messages) = if let Some(p) = self.phone_reception.as_ref() {
+            (Self::phone_screen(p), p.messages())
+        } else if let Some(r) = self.reception.as_ref() {
+            (self.card_screen(r), r.messages())
+        } else {
             return;
         };
-        let step = match r {
+        self.seq += 1;
+        let screen = Screen {
+            seq: self.seq,
+            lang: self.lang,
+            step,
+            messages,
+            visual_mode: self.want_visual,
+            card: self.placed.as_ref().map(|p| p.label.clone()),
+        };
+        self.screen.send_replace(screen);
+    }
+
+    fn phone_screen(p: &KioskPhoneReception) -> Step {
+        match p {
+            PhoneReception::ExpectPhoneKind(_) => Step::PhoneChoice,
+            PhoneReception::ExpectPhone(s) => Step::PhoneHold(Platform::of(s.kind)),
+            PhoneReception::ExpectPhonePin(s) => Step::PhonePin {
+                tries_left: s.tries_left,
+            },
+            PhoneReception::ExpectBiometric(s) => Step::Biometric {
+                attempts_left: s.attempts_left,
+            },
+            PhoneReception::ExpectPhoneConsent(s) => Step::Consent {
+                kind: s.kind(),
+                number: consent_number(s.kind()),
+            },
+            PhoneReception::Done(d) => Step::Done(Box::new(DoneSummary::of_phone(d))),
+            PhoneReception::Failed(f) => Step::Failed(f.failure.clone()),
+        }
+    }
+
+    fn card_screen(&self, r: &KioskReception) -> Step {
+        match r {
             Reception::ExpectCard(_) => self.phone.clone().unwrap_or(Step::Card),
             Reception::ExpectIdentity(s) => Step::Identity {
                 face: s.face_offered()
@@ -415,27 +614,22 @@ impl Station {
             },
             Reception::ExpectConsent(s) => Step::Consent {
                 kind: s.kind(),
-                number: ConsentKind::ALL
-                    .iter()
-                    .position(|k| *k == s.kind())
-                    .unwrap_or(0)
-                    + 1,
+                number: consent_number(s.kind()),
             },
             Reception::ExpectLinkConsent(_) => Step::Link,
             Reception::Done(d) => Step::Done(Box::new(DoneSummary::of(d))),
             Reception::Failed(f) => Step::Failed(f.failure.clone()),
-        };
-        self.seq += 1;
-        let screen = Screen {
-            seq: self.seq,
-            lang: self.lang,
-            step,
-            messages: r.messages(),
-            visual_mode: self.want_visual,
-            card: self.placed.as_ref().map(|p| p.label.clone()),
-        };
-        self.screen.send_replace(screen);
+        }
     }
+}
+
+/// 1-based position of a consent screen.
+fn consent_number(kind: ConsentKind) -> usize {
+    ConsentKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(0)
+        + 1
 }
 
 impl DoneSummary {
@@ -446,7 +640,19 @@ impl DoneSummary {
             insurer: first.map(|r| r.insurer_name.clone()),
             burden_percent: first.and_then(|r| r.burden_ratio).map(|b| b.percent()),
             valid: d.check.validity == onshi_model::QualificationValidity::Valid,
-            method: d.method,
+            method: ShownMethod::Card(d.method),
+            consents: d.consents.clone(),
+        }
+    }
+
+    fn of_phone(d: &PhoneDone<HandleCenter>) -> Self {
+        let first = d.check.records.first();
+        Self {
+            name: first.map(|r| r.name.clone()),
+            insurer: first.map(|r| r.insurer_name.clone()),
+            burden_percent: first.and_then(|r| r.burden_ratio).map(|b| b.percent()),
+            valid: d.check.validity == onshi_model::QualificationValidity::Valid,
+            method: ShownMethod::Phone(d.method),
             consents: d.consents.clone(),
         }
     }
