@@ -66,7 +66,17 @@ impl Center {
 
 fn start_center(url: &str) -> Center {
     seed(url, PERSONS, SEED, as_of(), false);
-    let server = start(&["serve", "--database-url", url, "--listen", "127.0.0.1:0"]);
+    // Its own data directory: the center writes its admin token there.
+    let data = tempdir("center-e2e");
+    let server = start(&[
+        "serve",
+        "--database-url",
+        url,
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
     let base = server.base.clone();
     Center {
         _server: server,

@@ -242,7 +242,9 @@ pub trait Center {
         request: &crate::reception::PhoneCheckRequest,
     ) -> Result<CardCheck, CenterError> {
         let _ = request;
-        Err(CenterError::Protocol("no smartphone path in this center client".into()))
+        Err(CenterError::Protocol(
+            "no smartphone path in this center client".into(),
+        ))
     }
 }
 
