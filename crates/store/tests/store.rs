@@ -265,34 +265,40 @@ fn tempdir() -> std::path::PathBuf {
     p
 }
 
+fn nine_am() -> chrono::NaiveDateTime {
+    d("20250601").and_hms_opt(9, 0, 0).unwrap()
+}
+
+/// Registers a card certificate (its serial is its fingerprint) to a person.
+async fn register(store: &Store, fingerprint: &str, person_id: i64) {
+    store
+        .register_card_certificate(&CardCertificate {
+            fingerprint: fingerprint.into(),
+            issuer: "auth".into(),
+            serial: fingerprint.into(),
+            person_id,
+            issued_at: nine_am(),
+            not_after: nine_am() + chrono::Duration::days(3650),
+            revoked_at: None,
+            revocation_reason: None,
+        })
+        .await
+        .unwrap();
+}
+
 /// Distinct challenges in the concurrent receptions below; each is sent twice.
 const RECEPTIONS: usize = 150;
 
 /// The hot path's read (certificate → holder → records) and its group-committed write.
 async fn receptions(store: &Store, code: InstitutionCode) {
-    let at = chrono::NaiveDate::from_ymd_opt(2025, 6, 1)
-        .unwrap()
-        .and_hms_opt(9, 0, 0)
-        .unwrap();
+    let at = nine_am();
     let lonely = person(3, "佐藤", "花子", ("サトウ", "ハナコ"), "19700101");
     store
         .insert_people(std::slice::from_ref(&lonely), &[])
         .await
         .unwrap();
     for (fingerprint, person_id) in [("f1", 1), ("f3", 3)] {
-        store
-            .register_card_certificate(&CardCertificate {
-                fingerprint: fingerprint.into(),
-                issuer: "auth".into(),
-                serial: fingerprint.into(),
-                person_id,
-                issued_at: at,
-                not_after: at + chrono::Duration::days(3650),
-                revoked_at: None,
-                revocation_reason: None,
-            })
-            .await
-            .unwrap();
+        register(store, fingerprint, person_id).await;
     }
     let found = store
         .card_holder_records("f1", &code)
@@ -403,28 +409,12 @@ async fn lookups_go_to_the_replica() {
     let primary_url = testing::fresh_postgres_url().await.expect("PostgreSQL");
     let replica_url = testing::fresh_postgres_url().await.expect("PostgreSQL");
     let replica = Store::connect(&replica_url).await.unwrap();
-    let at = chrono::NaiveDate::from_ymd_opt(2025, 6, 1)
-        .unwrap()
-        .and_hms_opt(9, 0, 0)
-        .unwrap();
     let holder = person(7, "鈴木", "次郎", ("スズキ", "ジロウ"), "19900101");
     replica
         .insert_people(std::slice::from_ref(&holder), &[])
         .await
         .unwrap();
-    replica
-        .register_card_certificate(&CardCertificate {
-            fingerprint: "only-on-the-replica".into(),
-            issuer: "auth".into(),
-            serial: "07".into(),
-            person_id: 7,
-            issued_at: at,
-            not_after: at + chrono::Duration::days(3650),
-            revoked_at: None,
-            revocation_reason: None,
-        })
-        .await
-        .unwrap();
+    register(&replica, "only-on-the-replica", 7).await;
     let store = Store::connect(&primary_url)
         .await
         .unwrap()
