@@ -75,6 +75,18 @@ impl CardKey {
             )
             .map_err(|_| SignError::Rsa)
     }
+
+    /// The card's answer to COMPUTE DIGITAL SIGNATURE over `digest_info`: the signature,
+    /// `6700` for an input the key cannot pad, `6F00` for anything else.
+    pub(crate) fn sign_response(&self, digest_info: &[u8]) -> crate::apdu::Response {
+        use crate::apdu::Response;
+        use crate::status::StatusWord;
+        match self.sign_digest_info(digest_info) {
+            Ok(sig) => Response::ok(sig),
+            Err(SignError::InputLength { .. }) => Response::status(StatusWord::WRONG_LENGTH),
+            Err(_) => Response::status(StatusWord::NO_PRECISE_DIAGNOSIS),
+        }
+    }
 }
 
 /// DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2 note 1).

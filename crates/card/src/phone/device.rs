@@ -471,13 +471,7 @@ impl VirtualPhone {
             Ok(k) => k,
             Err(sw) => return Response::status(sw),
         };
-        match card_key.sign_digest_info(cmd.data()) {
-            Ok(sig) => Response::ok(sig),
-            Err(crate::onsign::SignError::InputLength { .. }) => {
-                Response::status(StatusWord::WRONG_LENGTH)
-            }
-            Err(_) => Response::status(StatusWord::NO_PRECISE_DIAGNOSIS),
-        }
+        card_key.sign_response(cmd.data())
     }
 
     fn key(&mut self, key: KeyRef) -> Result<&CardKey, StatusWord> {
