@@ -387,6 +387,9 @@ fn file_names() {
 #[path = "tests_response.rs"]
 mod response;
 
+#[path = "tests_samples.rs"]
+mod samples;
+
 #[test]
 fn a_bulk_header_may_omit_the_confirmation_date_a_single_one_may_not() {
     let text = bulk_text(0, false)
@@ -437,7 +440,9 @@ fn documented_samples_parse() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
             let bytes = std::fs::read(&path).unwrap();
-            if name.contains("req_") {
+            if name.ends_with(".pdf") {
+                assert!(bytes.starts_with(b"%PDF-"), "{name}");
+            } else if name.contains("req_") {
                 let kind = crate::MessageKind::from_request_file_name(&name).unwrap();
                 let r = crate::parse_request(kind, &bytes)
                     .unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
@@ -458,5 +463,5 @@ fn documented_samples_parse() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 16);
+    assert_eq!(seen, 28);
 }

@@ -1,0 +1,367 @@
+//! The response files of docs/samples, written by this crate: one of every message the
+//! terminal writes (`res/` answers to the sample requests beside them, and a `face/` reader
+//! result), in both encodings. The times are fixed, so the files are the same on every run;
+//! the test fails when the code would now write something else, and
+//! `ONSHI_WRITE_SAMPLES=1 cargo test -p onshi-oqs samples` writes them again.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/samples")
+}
+
+/// The 照会番号 registered by the `OQSsiimm01` sample and returned by the bulk result.
+const REFERENCE: &str = "患者-000123";
+/// The reception of the `face/` sample, quoted by the medication and check-up requests.
+const RECEPTION: &str = "1748824200000001";
+/// The 受付番号 of the bulk samples.
+const BULK_RECEPTION: &str = "B5F0C2A9E14D7B3368A1C0D2E";
+
+fn consent(kind: ConsentKind, at: &str, until: &str) -> ConsentState {
+    ConsentState {
+        kind,
+        flag: ConsentFlag::Consented,
+        consented_at: Some(t(at)),
+        available_until: Some(t(until)),
+    }
+}
+
+/// The patient of the sample requests, as the insurer registered them.
+fn basic() -> Qualification {
+    Qualification {
+        card_classification: InsuredCardClassification::General,
+        insurer_number: insurer6(),
+        insurer_name: "東京都杉並区".into(),
+        symbol: Some(InsuredCardSymbol::parse("杉並").unwrap()),
+        number: InsuredNumber::parse("1234567").unwrap(),
+        branch: Some(BranchNumber::new(0).unwrap()),
+        personal_family: PersonalFamilyClassification::Insured,
+        insured_name: "髙橋\u{3000}一郎".into(),
+        name: "髙橋\u{3000}一郎".into(),
+        name_of_other: None,
+        name_kana: "ﾀｶﾊｼ ｲﾁﾛｳ".into(),
+        name_of_other_kana: None,
+        sex1: OqsSex::Male,
+        sex2: None,
+        birth_date: d("19500401"),
+        address: "東京都杉並区阿佐谷南１－１５－１".into(),
+        post_number: Some("166-8570".into()),
+        qualification_date: d("20100401"),
+        disqualification_date: None,
+        reason_of_loss: None,
+        card_valid_date: Some(d("20240801")),
+        card_expiration_date: None,
+        burden_ratio: Some(BurdenRatio::TWENTY),
+        preschool: None,
+        elderly_recipient: None,
+        limit_consent: ConsentFlag::NotConsented,
+        limit_consent_time: None,
+        limit: None,
+        specific_diseases: Vec::new(),
+        consents: Vec::new(),
+        reference_number: None,
+    }
+}
+
+/// The single check's record: every optional block the model carries (高齢受給者証,
+/// 限度額 with consent, 特定疾病).
+fn full() -> Qualification {
+    Qualification {
+        sex2: Some(OqsSex::Male),
+        card_expiration_date: Some(d("20260731")),
+        elderly_recipient: Some(ElderlyRecipientInfo {
+            valid_from: d("20240801"),
+            valid_until: d("20250731"),
+            ratio: BurdenRatio::TWENTY,
+        }),
+        limit_consent: ConsentFlag::Consented,
+        limit_consent_time: Some(t("20250602093004")),
+        limit: Some(LimitInfo {
+            classification: LimitCertificateClassification::LimitAndReduction,
+            category: LimitCategory::B05,
+            valid_from: d("20240801"),
+            valid_until: Some(d("20250731")),
+        }),
+        specific_diseases: vec![SpecificDiseaseInfo {
+            category: SpecificDiseaseCategory::ChronicRenalFailure,
+            monthly_limit_yen: 10_000,
+            valid_from: d("20200101"),
+            valid_until: None,
+        }],
+        ..basic()
+    }
+}
+
+/// The reader's record: the consents given at the reception (medication, check-ups and
+/// the 限度額 information).
+fn at_reader() -> Qualification {
+    Qualification {
+        limit_consent: ConsentFlag::Consented,
+        limit_consent_time: Some(t("20250602093000")),
+        limit: full().limit,
+        consents: vec![
+            consent(ConsentKind::Checkups, "20250602093000", "20250603093000"),
+            consent(ConsentKind::Medication, "20250602093000", "20250603093000"),
+            ConsentState {
+                kind: ConsentKind::Diagnoses,
+                flag: ConsentFlag::NotConsented,
+                consented_at: None,
+                available_until: None,
+            },
+        ],
+        ..basic()
+    }
+}
+
+fn medication() -> HistoryTable {
+    let columns = vec![
+        ("DispensingDate", "調剤日"),
+        ("DrugCode", "薬剤コード"),
+        ("DrugName", "薬剤名"),
+        ("Usage", "用法・用量"),
+        ("Quantity", "数量"),
+        ("Unit", "単位"),
+        ("DaysSupplied", "日数"),
+        ("PrescribingInstitutionCode", "処方医療機関"),
+        ("PharmacyCode", "調剤薬局"),
+    ];
+    let row = |cells: [&str; 9]| cells.iter().map(|s| s.to_string()).collect();
+    HistoryTable {
+        title: "薬剤情報",
+        list: "PharmaceuticalInfoList",
+        item: "PharmaceuticalInfo",
+        columns,
+        rows: vec![
+            row([
+                "20250512",
+                "2149039F1020",
+                "アムロジピン錠５ｍｇ",
+                "１日１回朝食後",
+                "28",
+                "錠",
+                "28",
+                "1311234569",
+                "1341234567",
+            ]),
+            row([
+                "20250512",
+                "3969007F1020",
+                "メトホルミン塩酸塩錠２５０ｍｇ",
+                "１日２回朝夕食後",
+                "56",
+                "錠",
+                "28",
+                "1311234569",
+                "1341234567",
+            ]),
+        ],
+    }
+}
+
+fn checkups() -> HistoryTable {
+    let columns = vec![
+        ("ImplementationDate", "実施日"),
+        ("CheckupKind", "健診種別"),
+        ("ImplementationInstitutionCode", "実施機関"),
+        ("Height", "身長"),
+        ("Weight", "体重"),
+        ("BMI", "BMI"),
+        ("WaistCircumference", "腹囲"),
+        ("SystolicBloodPressure", "収縮期血圧"),
+        ("DiastolicBloodPressure", "拡張期血圧"),
+        ("HbA1c", "HbA1c"),
+        ("FastingBloodSugar", "空腹時血糖"),
+        ("LDLCholesterol", "LDLコレステロール"),
+        ("HDLCholesterol", "HDLコレステロール"),
+        ("Triglyceride", "中性脂肪"),
+        ("AST", "AST"),
+        ("ALT", "ALT"),
+        ("GammaGT", "γ-GT"),
+        ("UrineProtein", "尿蛋白"),
+        ("UrineSugar", "尿糖"),
+    ];
+    let rows = vec![
+        [
+            "20241015",
+            "特定健康診査",
+            "1311234569",
+            "165.2",
+            "63.4",
+            "23.2",
+            "84.0",
+            "132",
+            "84",
+            "6.1",
+            "112",
+            "138",
+            "52",
+            "148",
+            "24",
+            "22",
+            "38",
+            "-",
+            "-",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    ];
+    HistoryTable {
+        title: "特定健診等情報",
+        list: "SpecificHealthCheckupInfoList",
+        item: "SpecificHealthCheckupInfo",
+        columns,
+        rows,
+    }
+}
+
+/// Every response sample of one encoding: (file name, bytes), from the request samples of
+/// the same folder.
+fn responses(folder: &Path, charset: Charset) -> Vec<(String, Vec<u8>)> {
+    let request = |name: &str| {
+        let bytes = std::fs::read(folder.join(name)).unwrap();
+        let kind = MessageKind::from_request_file_name(name).unwrap();
+        let r = parse_request(kind, &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(r.charset, charset, "{name}");
+        (response_file_name(name).unwrap(), r.header)
+    };
+    let mut out = Vec::new();
+
+    let (name, header) = request("OQSsiquc01req_202506020001.xml");
+    let single = EligibilityResult {
+        reference: ReferenceClassification::InsuranceData,
+        validity: QualificationValidity::Valid,
+        processed_at: t("20250602093005"),
+        as_of: d("20250602"),
+        records: vec![full()],
+    };
+    out.push((
+        name,
+        eligibility_response(&header, &single, charset).unwrap(),
+    ));
+
+    let (name, header) = request("OQSsiimm01req_202506020002.xml");
+    out.push((
+        name,
+        registration_response(&header, REFERENCE, t("20250602093008"), charset).unwrap(),
+    ));
+
+    let (name, header) = request("OQSmuquc01req_202506020003.xml");
+    out.push((
+        name,
+        bulk_accepted_response(&header, BULK_RECEPTION, t("20250602093010"), charset).unwrap(),
+    ));
+
+    let (name, header) = request("OQSmuquc02req_202506020004.xml");
+    let found = Qualification {
+        reference_number: Some(REFERENCE.into()),
+        ..basic()
+    };
+    let bulk = vec![
+        BulkResult {
+            sequence: 1,
+            status: ProcessingResultStatus::Normal,
+            error: None,
+            validity: Some(QualificationValidity::Valid),
+            records: vec![found],
+        },
+        BulkResult {
+            sequence: 2,
+            status: ProcessingResultStatus::Normal,
+            error: None,
+            validity: Some(QualificationValidity::NotFound),
+            records: Vec::new(),
+        },
+    ];
+    out.push((
+        name,
+        bulk_result_response(
+            &header,
+            BULK_RECEPTION,
+            d("20250602"),
+            bulk,
+            t("20250602093500"),
+            charset,
+        )
+        .unwrap(),
+    ));
+
+    // FileCategory 2: the PDF beside the XML that names it.
+    let (name, header) = request("YZKsiquc01req_202506020005.xml");
+    let table = medication();
+    let pdf_name = name.replace(".xml", ".pdf");
+    out.push((
+        pdf_name.clone(),
+        table.to_pdf(&format!(
+            "受付 {RECEPTION}　1311234569　2025-06-02 09:36:00"
+        )),
+    ));
+    out.push((
+        name,
+        history_response(
+            &header,
+            RECEPTION,
+            &table,
+            Some(&pdf_name),
+            t("20250602093600"),
+            charset,
+        )
+        .unwrap(),
+    ));
+
+    let (name, header) = request("TKKsiquc01req_202506020006.xml");
+    out.push((
+        name,
+        history_response(
+            &header,
+            RECEPTION,
+            &checkups(),
+            None,
+            t("20250602093700"),
+            charset,
+        )
+        .unwrap(),
+    ));
+
+    let at = t("20250602093000");
+    let reader = EligibilityResult {
+        reference: ReferenceClassification::MyNumberCard,
+        validity: QualificationValidity::Valid,
+        processed_at: at,
+        as_of: at.date(),
+        records: vec![at_reader()],
+    };
+    out.push((
+        face_file_name(RECEPTION, at).unwrap(),
+        face_result(institution(), &reader, charset).unwrap(),
+    ));
+    out
+}
+
+#[test]
+fn the_sample_responses_are_what_this_crate_writes() {
+    let write = std::env::var_os("ONSHI_WRITE_SAMPLES").is_some();
+    for (sub, charset) in [("utf8", Charset::Utf8), ("shift_jis", Charset::ShiftJis)] {
+        let folder = samples_dir().join(sub);
+        for (name, bytes) in responses(&folder, charset) {
+            let path = folder.join(&name);
+            if write {
+                std::fs::write(&path, &bytes).unwrap();
+                continue;
+            }
+            let on_disk = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                on_disk == bytes,
+                "docs/samples/{sub}/{name} is not what the code writes; \
+                 run ONSHI_WRITE_SAMPLES=1 cargo test -p onshi-oqs samples"
+            );
+            if name.ends_with(".xml") {
+                // Each reads back to what it says.
+                let r = parse_response(&bytes).unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
+                assert_eq!(r.header.charset, charset, "{name}");
+            }
+        }
+    }
+}
