@@ -6,7 +6,7 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use onshi_model::*;
 use onshi_pki::{CertKind, PkiError, VerifiedCert};
 use onshi_store::{NewCheck, NewReception, ReceptionWrite};
@@ -84,11 +84,21 @@ async fn challenge(
 ) -> Result<Json<ChallengeBody>, ApiError> {
     let institution = terminal(&state, identity)?;
     let card = state.card().ok_or(ApiError::ClientCertificateRequired)?;
-    let (c, expires_at) = card.challenges.issue(institution.as_str(), Utc::now());
-    Ok(Json(ChallengeBody {
-        challenge: B64.encode(c),
-        expires_at,
-    }))
+    Ok(Json(ChallengeBody::issue(card, &institution, Utc::now())))
+}
+
+impl ChallengeBody {
+    fn issue(
+        card: &crate::CardSecurity,
+        institution: &InstitutionCode,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let (c, expires_at) = card.challenges.issue(institution.as_str(), now);
+        Self {
+            challenge: B64.encode(c),
+            expires_at,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,6 +278,9 @@ struct CardCheckResponse {
     #[serde(flatten)]
     result: EligibilityResult,
     history_until: Option<NaiveDateTime>,
+    /// A fresh challenge for the terminal's next reception, so that a busy terminal needs
+    /// no separate `POST /v1/card/challenge` round trip.
+    next_challenge: ChallengeBody,
 }
 
 async fn card_check(
@@ -408,6 +421,11 @@ async fn card_check(
         })
         .collect();
     let single = (views.len() == 1).then(|| &views[0]);
+    let next_challenge = ChallengeBody::issue(
+        state.card().ok_or(ApiError::ClientCertificateRequired)?,
+        &auth.institution,
+        Utc::now(),
+    );
     let written = state
         .store()
         .record_reception(&NewReception {
@@ -451,6 +469,7 @@ async fn card_check(
             .iter()
             .any(|k| history_kinds.contains(k))
             .then_some(until),
+        next_challenge,
     }))
 }
 

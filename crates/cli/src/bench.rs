@@ -1,7 +1,7 @@
 //! `onshi bench card`: the load generator of the eligibility hot path.
 //!
 //! It plays many clinic terminals against a running `onshi serve --tls` on the same
-//! machine: every check is a full card reception — `POST /v1/card/challenge`, the card's
+//! machine: every check is a full card reception — a single-use challenge, the card's
 //! signature over `challenge ‖ institution ‖ signed_at`, `POST /v1/eligibility/card` over
 //! mutual TLS — and reports the latency of the check, the throughput, the errors by
 //! problem code, the server's CPU per check, and the CPU of one RSA-2048 verification
@@ -11,9 +11,15 @@
 //! PKCS#1 v1.5 with SHA-256 over the message, which is byte for byte what the card's
 //! SIGN produces over the SHA-256 DigestInfo of the same message (PKCS#1 v1.5 is
 //! deterministic; the preparation checks the equality once). Signing costs the generator
-//! real CPU, so a pool of threads fetches challenges ahead (they live 120 s) and signs
-//! them; the load loop only takes ready-signed requests and reports if it ever had to wait
-//! for one ("ran dry").
+//! real CPU, so a pool of threads signs challenges ahead (they live 120 s); the load loop
+//! only takes ready-signed requests and reports if it ever had to wait for one ("ran dry").
+//!
+//! Challenges come as a busy terminal gets them: each check's answer carries the
+//! terminal's next challenge (`next_challenge`), which goes back into the signing pool for
+//! the next card, so `POST /v1/card/challenge` is only sent to fill the pool before the
+//! clock starts and to replace a challenge lost with a failed check. `--separate-challenges`
+//! sends one challenge request per check instead (a terminal that does not keep them), for
+//! comparison.
 //!
 //! Open loop (`--rate`): requests are scheduled at their intended start times and the
 //! latency is measured from the intended start, so a server that falls behind shows its
@@ -28,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
-use onshi_clinic::wire::{CardCheckRequest, Method, SignedAt, auth_message};
+use onshi_clinic::wire::{CardCheck, CardCheckRequest, Method, SignedAt, auth_message};
 use onshi_clinic::{CenterClient, CenterError, TerminalCredentials};
 use onshi_model::{ConsentKind, InstitutionCode, PersonalFamilyClassification};
 use onshi_pki::RsaKeyPair;
@@ -94,6 +100,10 @@ pub struct CardBenchArgs {
     /// RSA-2048 verifications timed for the reference figure.
     #[arg(long, default_value_t = 5_000)]
     pub verify_iterations: u32,
+    /// Fetch every check's challenge with its own `POST /v1/card/challenge` instead of
+    /// taking the one the previous answer carried.
+    #[arg(long)]
+    pub separate_challenges: bool,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -268,57 +278,98 @@ async fn card(args: CardBenchArgs) -> Result<()> {
         "RSA-2048 PKCS#1 v1.5 SHA-256, one thread: verify {verify_us:.1} µs, sign {sign_us:.1} µs"
     );
 
-    // Pre-signing: fetchers get challenges ahead, signer threads sign them.
+    // Pre-signing: challenges (fetched to fill the pool, then carried by the answers) go to
+    // signer threads, which put ready requests into a buffer of about a second of load.
     let signers = args.signers.unwrap_or_else(cores).max(1);
     let ready_cap = match rate {
         Some(r) => (r as usize).clamp(256, 4096),
         None => (args.concurrency * 16).clamp(512, 4096),
     };
+    let chained = !args.separate_challenges;
     let (ready_tx, ready_rx) = mpsc::channel::<Ready>(ready_cap);
-    let (unsigned_tx, unsigned_rx) = mpsc::channel::<Unsigned>(signers * 8);
+    // Unbounded, but never holding more than the pool: one challenge per request in it.
+    let (unsigned_tx, unsigned_rx) = mpsc::unbounded_channel::<Unsigned>();
     let unsigned_rx = Arc::new(Mutex::new(unsigned_rx));
     let measuring = Arc::new(AtomicBool::new(false));
     let challenges_in_window = Arc::new(AtomicU64::new(0));
     let challenge_errors: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
-    let next = Arc::new(AtomicU64::new(0));
+    // Which card signs next (round robin over the cards).
+    let next_card = Arc::new(AtomicU64::new(0));
+    // Terminals that need a challenge fetched: the initial fill, a failed check's, and,
+    // with --separate-challenges, every check's.
+    let (wanted_tx, wanted_rx) = mpsc::unbounded_channel::<usize>();
+    let wanted_rx = Arc::new(tokio::sync::Mutex::new(wanted_rx));
+    for i in 0..ready_cap + signers * 8 {
+        let _ = wanted_tx.send(i % terminals.len());
+    }
     let mut fetchers = Vec::new();
     for _ in 0..(signers * 4).max(4) {
         let terminals = terminals.clone();
         let n_cards = cards.len() as u64;
         let tx = unsigned_tx.clone();
-        let next = next.clone();
+        let wanted = wanted_rx.clone();
+        let wanted_tx = wanted_tx.clone();
+        let next_card = next_card.clone();
         let measuring = measuring.clone();
         let in_window = challenges_in_window.clone();
         let errors = challenge_errors.clone();
         fetchers.push(tokio::spawn(async move {
-            let n_term = terminals.len() as u64;
             loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let terminal = (k % n_term) as usize;
-                let card = ((k / n_term) % n_cards) as usize;
+                let Some(terminal) = wanted.lock().await.recv().await else {
+                    break;
+                };
                 match terminals[terminal].client.challenge().await {
                     Ok(c) => {
                         if measuring.load(Ordering::Relaxed) {
                             in_window.fetch_add(1, Ordering::Relaxed);
                         }
+                        let card = (next_card.fetch_add(1, Ordering::Relaxed) % n_cards) as usize;
                         let u = Unsigned {
                             terminal,
                             card,
                             challenge: c.bytes,
                         };
-                        if tx.send(u).await.is_err() {
+                        if tx.send(u).is_err() {
                             break;
                         }
                     }
                     Err(e) => {
                         *errors.lock().unwrap().entry(problem(&e)).or_default() += 1;
                         tokio::time::sleep(Duration::from_millis(20)).await;
+                        let _ = wanted_tx.send(terminal);
                     }
                 }
             }
         }));
     }
+    // What a check's task does with its answer: the carried challenge goes back into the
+    // pool; without one (an error, or --separate-challenges) a fetch is asked for.
+    let recycle = {
+        let tx = unsigned_tx.clone();
+        let wanted_tx = wanted_tx.clone();
+        let next_card = next_card.clone();
+        let n_cards = cards.len() as u64;
+        Arc::new(
+            move |terminal: usize, answer: &Result<CardCheck, CenterError>| match answer {
+                Ok(CardCheck {
+                    next_challenge: Some(c),
+                    ..
+                }) if chained => {
+                    let card = (next_card.fetch_add(1, Ordering::Relaxed) % n_cards) as usize;
+                    let _ = tx.send(Unsigned {
+                        terminal,
+                        card,
+                        challenge: c.bytes.clone(),
+                    });
+                }
+                _ => {
+                    let _ = wanted_tx.send(terminal);
+                }
+            },
+        )
+    };
     drop(unsigned_tx);
+    drop(wanted_tx);
     let mut signer_threads = Vec::new();
     let sign_failures = Arc::new(AtomicU64::new(0));
     for _ in 0..signers {
@@ -417,15 +468,17 @@ async fn card(args: CardBenchArgs) -> Result<()> {
                 };
                 let client = terminals[ready.terminal].client.clone();
                 let samples = samples.clone();
+                let recycle = recycle.clone();
                 tokio::spawn(async move {
                     let r = client.check_card(&ready.request).await;
                     let done = start.elapsed();
+                    drop(permit);
+                    recycle(ready.terminal, &r);
                     samples.lock().unwrap().push(Sample {
                         start: intended,
                         done,
                         error: r.err().map(|e| problem(&e)),
                     });
-                    drop(permit);
                 });
             }
             // Every request in flight ends (answer or timeout) before the report.
@@ -438,6 +491,7 @@ async fn card(args: CardBenchArgs) -> Result<()> {
                 let dry = dry.clone();
                 let terminals = terminals.clone();
                 let samples = samples.clone();
+                let recycle = recycle.clone();
                 workers.push(tokio::spawn(async move {
                     while Instant::now() < end {
                         let Some(ready) = take(&ready_rx, &dry, start, window).await else {
@@ -449,6 +503,7 @@ async fn card(args: CardBenchArgs) -> Result<()> {
                             .check_card(&ready.request)
                             .await;
                         let done = start.elapsed();
+                        recycle(ready.terminal, &r);
                         samples.lock().unwrap().push(Sample {
                             start: began,
                             done,
@@ -489,6 +544,7 @@ async fn card(args: CardBenchArgs) -> Result<()> {
         server_cpu,
         generator_cpu,
         challenges_in_window: challenges_in_window.load(Ordering::Relaxed),
+        chained,
         challenge_errors,
         sign_failures: sign_failures.load(Ordering::Relaxed),
         dry,
@@ -767,6 +823,7 @@ struct Report {
     server_cpu: Option<f64>,
     generator_cpu: Option<f64>,
     challenges_in_window: u64,
+    chained: bool,
     challenge_errors: BTreeMap<String, u64>,
     sign_failures: u64,
     dry: Dry,
@@ -853,6 +910,7 @@ impl Report {
                 "cpu_s": self.server_cpu,
                 "cpu_per_check_us": server_us,
                 "challenges_in_window": self.challenges_in_window,
+                "challenges": if self.chained { "carried by the answers" } else { "one request per check" },
             },
             "generator": {
                 "cpu_s": self.generator_cpu,
@@ -928,11 +986,12 @@ fn print_report(r: &Value) {
         println!("  errors          {}", list.join(", "));
     }
     println!(
-        "  server CPU      {} s, {} µs per check (pids {}, {} challenges in the window)",
+        "  server CPU      {} s, {} µs per check (pids {}, {} challenge requests in the window; challenges {})",
         f(&s["cpu_s"]),
         f(&s["cpu_per_check_us"]),
         s["pids"],
-        s["challenges_in_window"]
+        s["challenges_in_window"],
+        s["challenges"].as_str().unwrap_or("?")
     );
     println!(
         "  generator CPU   {} s, {} µs per check",

@@ -81,8 +81,20 @@ impl Terminal {
         pin: &str,
         consents: &[&str],
     ) -> Value {
+        let (_, challenge_b64) = self.challenge().await;
+        self.pin_body_with(card, pin, consents, &challenge_b64)
+    }
+
+    /// The PIN path with a given challenge (base64), e.g. one carried by a check's answer.
+    fn pin_body_with(
+        &self,
+        card: &mut JpkiClient<VirtualCard>,
+        pin: &str,
+        consents: &[&str],
+        challenge_b64: &str,
+    ) -> Value {
         let cert = card.auth_certificate().unwrap();
-        let (challenge, challenge_b64) = self.challenge().await;
+        let challenge = B64.decode(challenge_b64).unwrap();
         let signed_at = onshi_center::now_jst().format("%Y%m%d%H%M%S").to_string();
         let mut msg = challenge.clone();
         msg.extend_from_slice(self.institution.as_bytes());
@@ -190,6 +202,13 @@ async fn exercise(url: String) {
     );
     assert!(v["history_until"].is_string());
     let reception = v["reception_id"].as_str().unwrap().to_owned();
+    // The answer carries the terminal's next challenge: no separate request for it.
+    let next = v["next_challenge"]["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(next, body["challenge"].as_str().unwrap());
+    assert!(v["next_challenge"]["expires_at"].is_string(), "{v}");
 
     // History inside the consent: exactly the person's synthetic history, newest first.
     let expected = onshi_synth::history::person_history(&n, &h, person);
@@ -248,6 +267,24 @@ async fn exercise(url: String) {
 
     // The same request again: the challenge is spent.
     let (s, v) = a.post("/v1/eligibility/card", body.clone()).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("challenge_replayed")),
+        "{v}"
+    );
+    // The carried challenge serves the next reception once, at its own institution only.
+    let foreign_next = b.pin_body_with(&mut card, "1234", &[], &next);
+    let (s, v) = b.post("/v1/eligibility/card", foreign_next).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("challenge_unknown")),
+        "{v}"
+    );
+    let chained = a.pin_body_with(&mut card, "1234", &[], &next);
+    let (s, v) = a.post("/v1/eligibility/card", chained.clone()).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["validity"], "1", "{v}");
+    let (s, v) = a.post("/v1/eligibility/card", chained).await;
     assert_eq!(
         (s, v["code"].as_str()),
         (409, Some("challenge_replayed")),
@@ -360,7 +397,8 @@ async fn exercise(url: String) {
         .iter()
         .map(|c| c["method"].as_str().unwrap())
         .collect();
-    assert_eq!(methods, ["1", "3", "2", "1"], "newest first: {checks}");
+    // (the first PIN check and the one with its carried challenge, then face, visual, PIN)
+    assert_eq!(methods, ["1", "3", "2", "1", "1"], "newest first: {checks}");
     assert!(
         checks
             .as_array()

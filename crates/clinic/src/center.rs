@@ -267,11 +267,20 @@ impl<T: Center + ?Sized> Center for &mut T {
 }
 
 /// HTTPS client of the center, authenticated by the terminal certificate.
+///
+/// A check's answer carries a fresh challenge for the terminal's next reception; the client
+/// keeps the latest one ([`CenterClient::challenge_or_spare`]) so that a busy terminal does
+/// not spend a round trip on `POST /v1/card/challenge` per patient. Clones share it.
 #[derive(Debug, Clone)]
 pub struct CenterClient {
     http: reqwest::Client,
     base: String,
+    spare: std::sync::Arc<std::sync::Mutex<Option<Challenge>>>,
 }
+
+/// A kept challenge is used only while it has at least this long to live, so that the
+/// reception (PIN entry included) finishes before it expires.
+pub const SPARE_CHALLENGE_MARGIN: Duration = Duration::from_secs(60);
 
 /// Connect timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -301,6 +310,7 @@ impl CenterClient {
         Ok(Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
+            spare: Default::default(),
         })
     }
 
@@ -308,6 +318,29 @@ impl CenterClient {
     pub async fn challenge(&self) -> Result<Challenge, CenterError> {
         self.post("/v1/card/challenge", &serde_json::json!({}))
             .await
+    }
+
+    /// The challenge kept from the last check if it still has [`SPARE_CHALLENGE_MARGIN`] to
+    /// live (each is handed out once), otherwise a new one from `POST /v1/card/challenge`.
+    pub async fn challenge_or_spare(&self) -> Result<Challenge, CenterError> {
+        let kept = self.spare.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match kept {
+            Some(c)
+                if (c.expires_at - chrono::Utc::now())
+                    .to_std()
+                    .is_ok_and(|left| left >= SPARE_CHALLENGE_MARGIN) =>
+            {
+                Ok(c)
+            }
+            _ => self.challenge().await,
+        }
+    }
+
+    /// Keeps the next challenge a check's answer carried, for [`Self::challenge_or_spare`].
+    pub fn keep_spare(&self, answer: &CardCheck) {
+        if let Some(c) = &answer.next_challenge {
+            *self.spare.lock().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        }
     }
 
     /// `POST /v1/eligibility/card`.
@@ -484,10 +517,12 @@ impl BlockingCenter {
 
 impl Center for BlockingCenter {
     fn challenge(&mut self) -> Result<Challenge, CenterError> {
-        self.runtime.block_on(self.client.challenge())
+        self.runtime.block_on(self.client.challenge_or_spare())
     }
     fn check_card(&mut self, request: &CardCheckRequest) -> Result<CardCheck, CenterError> {
-        self.runtime.block_on(self.client.check_card(request))
+        let answer = self.runtime.block_on(self.client.check_card(request))?;
+        self.client.keep_spare(&answer);
+        Ok(answer)
     }
     fn link_card(&mut self, request: &LinkRequest) -> Result<Linked, CenterError> {
         self.runtime.block_on(self.client.link_card(request))
@@ -496,6 +531,8 @@ impl Center for BlockingCenter {
         &mut self,
         request: &crate::reception::PhoneCheckRequest,
     ) -> Result<CardCheck, CenterError> {
-        self.runtime.block_on(self.client.check_phone(request))
+        let answer = self.runtime.block_on(self.client.check_phone(request))?;
+        self.client.keep_spare(&answer);
+        Ok(answer)
     }
 }

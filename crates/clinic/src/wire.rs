@@ -195,6 +195,9 @@ pub struct CardCheck {
     /// a time without offset is read as Japan time.
     #[serde(default, deserialize_with = "japan_time_opt")]
     pub history_until: Option<DateTime<Utc>>,
+    /// A fresh challenge for the terminal's next reception (absent from older centers).
+    #[serde(default)]
+    pub next_challenge: Option<Challenge>,
 }
 
 fn japan_time_opt<'de, D: serde::Deserializer<'de>>(

@@ -192,6 +192,54 @@ async fn mutual_tls_challenge_and_problem_codes() {
 }
 
 #[tokio::test]
+async fn a_checks_next_challenge_is_used_once_while_fresh() {
+    let p = pki();
+    let fetched = serde_json::json!({
+        "challenge": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        "expires_at": (Utc::now() + Duration::seconds(120)).to_rfc3339()})
+    .to_string();
+    let (addr, seen) = serve(
+        &p,
+        vec![
+            (200, "application/json", fetched.clone()),
+            (200, "application/json", fetched),
+        ],
+    );
+    let base = format!("https://localhost:{}", addr.port());
+    let client = CenterClient::new(&base, &credentials(&p)).unwrap();
+    let answer = |expires: chrono::DateTime<Utc>| -> onshi_clinic::wire::CardCheck {
+        serde_json::from_value(serde_json::json!({
+            "check_id": "1", "reception_id": "1", "reference": "1", "validity": "1",
+            "processed_at": "2025-06-02T09:00:00", "as_of": "2025-06-02", "records": [],
+            "next_challenge": {"challenge": "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+                               "expires_at": expires.to_rfc3339()}}))
+        .unwrap()
+    };
+    // A kept challenge with time to live is handed out once, without a request.
+    client.keep_spare(&answer(Utc::now() + Duration::seconds(119)));
+    assert_eq!(
+        client.challenge_or_spare().await.unwrap().bytes,
+        vec![7u8; 32]
+    );
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "no request for a kept challenge"
+    );
+    // Used: the next one is fetched.
+    assert_eq!(
+        client.challenge_or_spare().await.unwrap().bytes,
+        (0u8..32).collect::<Vec<_>>()
+    );
+    // One about to expire is not handed out (the PIN entry could outlast it).
+    client.keep_spare(&answer(Utc::now() + Duration::seconds(20)));
+    assert_eq!(
+        client.challenge_or_spare().await.unwrap().bytes,
+        (0u8..32).collect::<Vec<_>>()
+    );
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
 async fn nothing_listening_is_unreachable() {
     let p = pki();
     let port = TcpListener::bind("127.0.0.1:0")

@@ -223,6 +223,7 @@ impl Center for FakeCenter {
                 as_of: NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(),
                 records,
                 history_until: None,
+                next_challenge: None,
             }),
         }
     }

@@ -38,10 +38,12 @@ impl HandleCenter {
 
 impl Center for HandleCenter {
     fn challenge(&mut self) -> Result<Challenge, CenterError> {
-        self.handle.block_on(self.client.challenge())
+        self.handle.block_on(self.client.challenge_or_spare())
     }
     fn check_card(&mut self, request: &CardCheckRequest) -> Result<CardCheck, CenterError> {
-        self.handle.block_on(self.client.check_card(request))
+        let answer = self.handle.block_on(self.client.check_card(request))?;
+        self.client.keep_spare(&answer);
+        Ok(answer)
     }
     fn link_card(&mut self, request: &LinkRequest) -> Result<Linked, CenterError> {
         self.handle.block_on(self.client.link_card(request))
@@ -50,7 +52,9 @@ impl Center for HandleCenter {
         &mut self,
         request: &crate::reception::PhoneCheckRequest,
     ) -> Result<CardCheck, CenterError> {
-        self.handle.block_on(self.client.check_phone(request))
+        let answer = self.handle.block_on(self.client.check_phone(request))?;
+        self.client.keep_spare(&answer);
+        Ok(answer)
     }
 }
 
