@@ -30,6 +30,30 @@ pub struct ServeArgs {
     /// on --database-url).
     #[arg(long, env = "ONSHI_REPLICA_URL")]
     pub replica_url: Option<String>,
+    /// How long the group commit of receptions waits for more receptions to share a
+    /// transaction (`0ms` to commit at once; docs/PERFORMANCE.md): fewer commits under load
+    /// for at most this much more latency. `2ms`, `500us`, `0ms`.
+    #[arg(long, env = "ONSHI_COMMIT_WINDOW", default_value = "0ms", value_parser = parse_window)]
+    pub commit_window: std::time::Duration,
+}
+
+fn parse_window(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, scale) = if let Some(n) = s.strip_suffix("us") {
+        (n, 1e-6)
+    } else if let Some(n) = s.strip_suffix("ms") {
+        (n, 1e-3)
+    } else {
+        return Err(format!("{s:?}: expected e.g. 2ms or 500us"));
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: expected e.g. 2ms or 500us"))?;
+    if !(0.0..=100.0e-3).contains(&(v * scale)) {
+        return Err(format!("{s:?}: between 0ms and 100ms"));
+    }
+    Ok(std::time::Duration::from_secs_f64(v * scale))
 }
 
 #[derive(clap::Args)]
@@ -96,7 +120,9 @@ async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener> {
 }
 
 pub async fn serve(args: ServeArgs) -> Result<()> {
-    let mut store = Store::connect(&args.database_url).await?;
+    let mut store = Store::connect(&args.database_url)
+        .await?
+        .with_commit_window(args.commit_window);
     if let Some(url) = &args.replica_url {
         store = store
             .with_replica(url, 16)
@@ -328,4 +354,20 @@ async fn print_banner(
     println!();
     println!("Ctrl-C stops the demo; the next start reuses the data.");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_window;
+    use std::time::Duration;
+
+    #[test]
+    fn commit_windows() {
+        assert_eq!(parse_window("2ms"), Ok(Duration::from_millis(2)));
+        assert_eq!(parse_window("500us"), Ok(Duration::from_micros(500)));
+        assert_eq!(parse_window("0ms"), Ok(Duration::ZERO));
+        for bad in ["2", "2s", "-1ms", "1000ms", "ms", "x ms"] {
+            assert!(parse_window(bad).is_err(), "{bad}");
+        }
+    }
 }

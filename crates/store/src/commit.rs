@@ -61,9 +61,23 @@ struct Job {
 #[derive(Clone, Default)]
 pub(crate) struct GroupCommit {
     sender: Arc<OnceLock<mpsc::Sender<Job>>>,
+    /// How long the writer waits after the first reception of a batch for others to join
+    /// it (zero: only what arrived while the previous transaction committed).
+    window: std::time::Duration,
 }
 
 impl GroupCommit {
+    pub(crate) fn with_window(window: std::time::Duration) -> Self {
+        Self {
+            sender: Arc::default(),
+            window,
+        }
+    }
+
+    pub(crate) fn window(&self) -> std::time::Duration {
+        self.window
+    }
+
     /// Records `r` in the next group transaction. Falls back to a transaction of its own
     /// when the writer is gone (its runtime shut down).
     pub(crate) async fn record(
@@ -75,7 +89,7 @@ impl GroupCommit {
     ) -> Result<ReceptionWrite, StoreError> {
         let sender = self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(run(pool.clone(), backend, ids.clone(), rx));
+            tokio::spawn(run(pool.clone(), backend, ids.clone(), self.window, rx));
             tx
         });
         let (reply, answer) = oneshot::channel();
@@ -90,9 +104,25 @@ impl GroupCommit {
     }
 }
 
-async fn run(pool: AnyPool, backend: Backend, ids: IdGenerator, mut rx: mpsc::Receiver<Job>) {
+async fn run(
+    pool: AnyPool,
+    backend: Backend,
+    ids: IdGenerator,
+    window: std::time::Duration,
+    mut rx: mpsc::Receiver<Job>,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        if !window.is_zero() && batch.len() < MAX_BATCH {
+            // Let the receptions of the next moment share this transaction's commit.
+            tokio::time::sleep(window).await;
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
         let jobs = std::mem::take(&mut batch);
         let receptions: Vec<&NewReception> = jobs.iter().map(|j| &j.reception).collect();
         match record_batch(&pool, backend, &ids, &receptions).await {

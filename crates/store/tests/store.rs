@@ -66,8 +66,13 @@ fn record(
     }
 }
 
-async fn exercise(url: String) {
-    let store = Store::connect(&url).await.expect("connect");
+/// The whole store against `url`; receptions are group-committed with `window`.
+async fn exercise(url: String, window: std::time::Duration) {
+    let store = Store::connect(&url)
+        .await
+        .expect("connect")
+        .with_commit_window(window);
+    assert_eq!(store.commit_window(), window);
     let tokyo = Prefecture::from_code(13).unwrap();
     let insurer = InsurerNumber::from_parts(Some(6), tokyo, 123).unwrap();
     store
@@ -232,7 +237,7 @@ async fn exercise(url: String) {
 #[tokio::test]
 async fn sqlite_suite() {
     let dir = tempdir();
-    exercise(testing::fresh_sqlite_url(&dir)).await;
+    exercise(testing::fresh_sqlite_url(&dir), std::time::Duration::ZERO).await;
 }
 
 #[tokio::test]
@@ -241,6 +246,26 @@ async fn postgres_suite() {
         testing::fresh_postgres_url()
             .await
             .expect("PostgreSQL must be reachable for this suite"),
+        std::time::Duration::ZERO,
+    )
+    .await;
+}
+
+/// Receptions that wait for a commit window still commit exactly once each (replays
+/// caught inside one transaction and across transactions).
+#[tokio::test]
+async fn receptions_with_a_commit_window() {
+    let dir = tempdir();
+    exercise(
+        testing::fresh_sqlite_url(&dir),
+        std::time::Duration::from_millis(3),
+    )
+    .await;
+    exercise(
+        testing::fresh_postgres_url()
+            .await
+            .expect("PostgreSQL must be reachable for this suite"),
+        std::time::Duration::from_millis(3),
     )
     .await;
 }
