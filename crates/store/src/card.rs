@@ -172,53 +172,10 @@ impl Store {
         fingerprint: &str,
         institution: &InstitutionCode,
     ) -> Result<Option<HolderRecords>, StoreError> {
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            let mut cols: Vec<String> = crate::write::RECORD_COLS
-                .iter()
-                .map(|c| format!("r.{c} AS r_{c}"))
-                .collect();
-            cols.extend(
-                crate::write::PERSON_COLS
-                    .iter()
-                    .map(|c| format!("p.{c} AS p_{c}")),
-            );
-            format!(
-                "SELECT c.fingerprint, c.issuer, c.serial, c.person_id, c.issued_at, c.not_after, c.revoked_at, c.revocation_reason, \
-                 {}, h.family_name AS h_family, h.given_name AS h_given, i.name AS insurer_name, \
-                 rn.reference_number AS reference_number \
-                 FROM card_certificates c \
-                 JOIN persons p ON p.id = c.person_id \
-                 LEFT JOIN reference_numbers rn ON rn.institution_code = $2 AND rn.person_id = p.id \
-                 LEFT JOIN insured_records r ON r.person_id = p.id \
-                 LEFT JOIN persons h ON h.id = r.insured_person_id \
-                 LEFT JOIN insurers i ON i.number = r.insurer_number \
-                 WHERE c.fingerprint = $1 ORDER BY r.qualification_date, r.id",
-                cols.join(", ")
-            )
-        });
-        let rows = sqlx::query(SQL.as_str())
-            .bind(fingerprint)
-            .bind(institution.as_str())
-            .fetch_all(self.read_pool())
-            .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let certificate = decode_cert(first)?;
-        let person = crate::read::decode_person(first, "p_")?;
-        let reference_number = first.try_get("reference_number")?;
-        let mut records = Vec::with_capacity(rows.len());
-        for row in &rows {
-            if row.try_get::<Option<i64>, _>("r_id")?.is_some() {
-                records.push(crate::read::decode_view(row)?);
-            }
-        }
-        Ok(Some(HolderRecords {
-            certificate,
-            person,
-            records,
-            reference_number,
-        }))
+        // Concurrent lookups share one statement (crate::lookup).
+        self.lookups
+            .holder(self.read_pool(), fingerprint, institution)
+            .await
     }
 
     /// Every certificate of a person, newest first.
@@ -477,7 +434,7 @@ impl Store {
     }
 }
 
-fn decode_cert(r: &sqlx::any::AnyRow) -> Result<CardCertificate, StoreError> {
+pub(crate) fn decode_cert(r: &sqlx::any::AnyRow) -> Result<CardCertificate, StoreError> {
     const T: &str = "card_certificates";
     Ok(CardCertificate {
         fingerprint: r.try_get("fingerprint")?,

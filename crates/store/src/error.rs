@@ -24,6 +24,12 @@ pub enum StoreError {
     /// reception may or may not have been recorded.
     #[error("the reception writer stopped before answering")]
     WriterStopped,
+    /// The group-lookup reader stopped before answering (its runtime shut down).
+    #[error("the card-holder reader stopped before answering")]
+    ReaderStopped,
+    /// A group lookup's statement failed; every lookup it carried gets this.
+    #[error("card-holder lookup failed: {0}")]
+    Lookup(String),
     /// A stored value does not decode into its model type: the database holds data this
     /// version of onshi did not write.
     #[error("corrupt row in {table}: {detail}")]

@@ -13,6 +13,7 @@ mod emr;
 mod error;
 mod history;
 mod id;
+mod lookup;
 mod migrate;
 mod phone;
 mod read;
@@ -52,6 +53,7 @@ pub struct Store {
     backend: Backend,
     ids: IdGenerator,
     commits: commit::GroupCommit,
+    lookups: lookup::GroupLookup,
     /// A PostgreSQL streaming replica for the hot path's read, when configured.
     replica: Option<AnyPool>,
 }
@@ -122,6 +124,7 @@ impl Store {
             backend,
             ids: IdGenerator::new(),
             commits: commit::GroupCommit::default(),
+            lookups: lookup::GroupLookup::default(),
             replica: None,
         };
         migrate::run(&store.pool).await?;

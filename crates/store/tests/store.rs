@@ -352,6 +352,57 @@ async fn receptions(store: &Store, code: InstitutionCode) {
             .is_none()
     );
 
+    // Concurrent lookups share statements: each still gets exactly its own holder, records
+    // and its own institution's 照会番号, as when asked alone.
+    let elsewhere = InstitutionCode::parse("0110113719").unwrap();
+    store
+        .register_reference_number(&code, 1, 10, "REF-HERE", at)
+        .await
+        .unwrap();
+    let view = |h: Option<onshi_store::HolderRecords>| {
+        h.map(|h| {
+            (
+                h.certificate.fingerprint,
+                h.person,
+                h.records,
+                h.reference_number,
+            )
+        })
+    };
+    let keys = [
+        ("f1", code),
+        ("f3", code),
+        ("nope", code),
+        ("f1", elsewhere),
+        ("f3", elsewhere),
+    ];
+    let mut alone = Vec::new();
+    for (fp, inst) in keys {
+        alone.push(view(store.card_holder_records(fp, &inst).await.unwrap()));
+    }
+    assert_eq!(alone[0].as_ref().unwrap().3.as_deref(), Some("REF-HERE"));
+    assert_eq!(alone[3].as_ref().unwrap().3, None, "another institution's");
+    assert_eq!(alone[0].as_ref().unwrap().2, alone[3].as_ref().unwrap().2);
+    let mut lookups = Vec::new();
+    for i in 0..400 {
+        let store = store.clone();
+        let (fp, inst) = keys[i % keys.len()];
+        lookups.push(tokio::spawn(async move {
+            (
+                i % keys.len(),
+                store.card_holder_records(fp, &inst).await.unwrap(),
+            )
+        }));
+    }
+    for l in lookups {
+        let (k, found) = l.await.unwrap();
+        assert_eq!(
+            view(found),
+            alone[k],
+            "lookup {k} answered with its own rows"
+        );
+    }
+
     // Concurrent receptions, every challenge sent twice: each is recorded exactly once,
     // with its consents, and the replays are refused one by one.
     let reception = |i: usize| NewReception {
