@@ -104,6 +104,13 @@ pub struct CardBenchArgs {
     /// taking the one the previous answer carried.
     #[arg(long)]
     pub separate_challenges: bool,
+    /// Sign this many requests before the clock starts and none during the run, so that
+    /// the generator's CPU goes to sending only (to find the center's own limit on a
+    /// machine the generator shares). They must all be used within a challenge's 120 s:
+    /// keep N at most the checks of warm-up and window (e.g. 80000 for 20 s at 4,000/s);
+    /// the run stops early if they run out.
+    #[arg(long, value_name = "N")]
+    pub presign: Option<usize>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -281,11 +288,15 @@ async fn card(args: CardBenchArgs) -> Result<()> {
     // Pre-signing: challenges (fetched to fill the pool, then carried by the answers) go to
     // signer threads, which put ready requests into a buffer of about a second of load.
     let signers = args.signers.unwrap_or_else(cores).max(1);
-    let ready_cap = match rate {
-        Some(r) => (r as usize).clamp(256, 4096),
-        None => (args.concurrency * 16).clamp(512, 4096),
+    let presign = args.presign.filter(|n| *n > 0);
+    let ready_cap = match (presign, rate) {
+        (Some(n), _) => n,
+        (None, Some(r)) => (r as usize).clamp(256, 4096),
+        (None, None) => (args.concurrency * 16).clamp(512, 4096),
     };
-    let chained = !args.separate_challenges;
+    // With --presign nothing is signed during the run: answers' challenges are dropped.
+    let chained = !args.separate_challenges && presign.is_none();
+    let refill = presign.is_none();
     let (ready_tx, ready_rx) = mpsc::channel::<Ready>(ready_cap);
     // Unbounded, but never holding more than the pool: one challenge per request in it.
     let (unsigned_tx, unsigned_rx) = mpsc::unbounded_channel::<Unsigned>();
@@ -299,7 +310,12 @@ async fn card(args: CardBenchArgs) -> Result<()> {
     // with --separate-challenges, every check's.
     let (wanted_tx, wanted_rx) = mpsc::unbounded_channel::<usize>();
     let wanted_rx = Arc::new(tokio::sync::Mutex::new(wanted_rx));
-    for i in 0..ready_cap + signers * 8 {
+    let initial = if presign.is_some() {
+        ready_cap
+    } else {
+        ready_cap + signers * 8
+    };
+    for i in 0..initial {
         let _ = wanted_tx.send(i % terminals.len());
     }
     let mut fetchers = Vec::new();
@@ -362,9 +378,10 @@ async fn card(args: CardBenchArgs) -> Result<()> {
                         challenge: c.bytes.clone(),
                     });
                 }
-                _ => {
+                _ if refill => {
                     let _ = wanted_tx.send(terminal);
                 }
+                _ => {}
             },
         )
     };
@@ -413,7 +430,11 @@ async fn card(args: CardBenchArgs) -> Result<()> {
         }));
     }
     // Fill the buffer of signed requests before the clock starts.
-    let fill_deadline = Instant::now() + Duration::from_secs(60);
+    // (at most a minute, or with --presign the time its signatures take, twice over)
+    let fill_deadline = Instant::now()
+        + Duration::from_secs(60).max(Duration::from_secs_f64(
+            2.0 * ready_cap as f64 * sign_us * 1e-6 / signers as f64,
+        ));
     while ready_tx.capacity() > 0 && Instant::now() < fill_deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -464,7 +485,12 @@ async fn card(args: CardBenchArgs) -> Result<()> {
                 tokio::time::sleep_until((start + intended).into()).await;
                 let permit = sem.clone().acquire_owned().await?;
                 let Some(ready) = take(&ready_rx, &dry, start, window).await else {
-                    bail!("the pre-signing pool stopped");
+                    eprintln!(
+                        "warning: no signed request left at {:.1} s (--presign too small?)",
+                        start.elapsed().as_secs_f64()
+                    );
+                    drop(permit);
+                    break;
                 };
                 let client = terminals[ready.terminal].client.clone();
                 let samples = samples.clone();
@@ -519,13 +545,18 @@ async fn card(args: CardBenchArgs) -> Result<()> {
     }
     let (server_cpu, generator_cpu) = sampler.await?;
 
-    // Stop the pre-signing pool.
+    // Stop the pre-signing pool: fetchers first, then every sender of the signers' queue,
+    // so that a signer waiting for work sees it closed.
     for f in &fetchers {
         f.abort();
     }
+    for f in fetchers {
+        let _ = f.await;
+    }
+    drop(recycle);
     drop(ready_rx);
     for t in signer_threads {
-        let _ = t.join();
+        let _ = tokio::task::spawn_blocking(move || t.join()).await;
     }
 
     let dry = std::mem::take(&mut *dry.lock().unwrap());
@@ -545,6 +576,7 @@ async fn card(args: CardBenchArgs) -> Result<()> {
         generator_cpu,
         challenges_in_window: challenges_in_window.load(Ordering::Relaxed),
         chained,
+        presigned: presign,
         challenge_errors,
         sign_failures: sign_failures.load(Ordering::Relaxed),
         dry,
@@ -574,7 +606,11 @@ async fn take(
         Err(mpsc::error::TryRecvError::Disconnected) => None,
         Err(mpsc::error::TryRecvError::Empty) => {
             let waited = Instant::now();
-            let r = rx.recv().await;
+            // Not past the window's end: a pool that ran out (--presign) ends the run.
+            let r = tokio::time::timeout_at((start + window.to).into(), rx.recv())
+                .await
+                .ok()
+                .flatten();
             if window.contains(start.elapsed()) {
                 let mut d = dry.lock().unwrap();
                 d.times += 1;
@@ -824,6 +860,7 @@ struct Report {
     generator_cpu: Option<f64>,
     challenges_in_window: u64,
     chained: bool,
+    presigned: Option<usize>,
     challenge_errors: BTreeMap<String, u64>,
     sign_failures: u64,
     dry: Dry,
@@ -900,6 +937,7 @@ impl Report {
             },
             "presign": {
                 "signers": self.signers,
+                "signed_before_start": self.presigned,
                 "ran_dry": self.dry.times,
                 "dry_wait_ms": self.dry.wait.as_secs_f64() * 1000.0,
                 "sign_failures": self.sign_failures,
@@ -910,7 +948,11 @@ impl Report {
                 "cpu_s": self.server_cpu,
                 "cpu_per_check_us": server_us,
                 "challenges_in_window": self.challenges_in_window,
-                "challenges": if self.chained { "carried by the answers" } else { "one request per check" },
+                "challenges": match (self.chained, self.presigned) {
+                    (_, Some(_)) => "fetched before the start",
+                    (true, None) => "carried by the answers",
+                    (false, None) => "one request per check",
+                },
             },
             "generator": {
                 "cpu_s": self.generator_cpu,
@@ -1007,8 +1049,12 @@ fn print_report(r: &Value) {
         "  ratio           server CPU per check / one RSA verify = {} (target ≤ 4)",
         f(&r["ratio_server_cpu_per_check_to_rsa_verify"])
     );
+    let when = match p["signed_before_start"].as_u64() {
+        Some(n) => format!("all {n} signed before the start"),
+        None => "signing during the run".to_owned(),
+    };
     println!(
-        "  pre-signing     {} signer threads, ran dry {} times ({} ms waited)",
+        "  pre-signing     {} signer threads, {when}, ran dry {} times ({} ms waited)",
         p["signers"],
         p["ran_dry"],
         f(&p["dry_wait_ms"])

@@ -87,4 +87,50 @@ fn bench_card_runs_end_to_end_on_sqlite() {
         "{r:#}"
     );
     assert_eq!(r["target_ratio"].as_f64(), Some(4.0));
+    // Every challenge of the window came with the previous answer: no challenge requests.
+    assert_eq!(r["server"]["challenges"], "carried by the answers", "{r:#}");
+    assert_eq!(r["server"]["challenges_in_window"], 0, "{r:#}");
+    assert_eq!(r["presign"]["signed_before_start"], Value::Null, "{r:#}");
+
+    // Closed loop with every request signed before the start: the run uses them up (or
+    // ends with its window) and nothing fails.
+    let out = dir.join("presigned.json");
+    run(&[
+        "bench",
+        "card",
+        "--center",
+        &server.base,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--database-url",
+        &url,
+        "--cards",
+        "5",
+        "--terminals",
+        "2",
+        "--max",
+        "--concurrency",
+        "4",
+        "--presign",
+        "3000",
+        "--duration",
+        "1s",
+        "--warmup",
+        "200ms",
+        "--verify-iterations",
+        "200",
+        "--json",
+        out.to_str().unwrap(),
+    ]);
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(r["mode"], "closed");
+    assert_eq!(r["presign"]["signed_before_start"], 3000, "{r:#}");
+    assert_eq!(
+        r["server"]["challenges"], "fetched before the start",
+        "{r:#}"
+    );
+    assert_eq!(r["server"]["challenges_in_window"], 0, "{r:#}");
+    let ok = r["checks"]["ok_in_window"].as_u64().unwrap();
+    assert!(ok > 0 && ok <= 3000, "{r:#}");
+    assert_eq!(r["checks"]["errors"], 0, "{r:#}");
 }
