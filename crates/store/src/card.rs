@@ -174,7 +174,7 @@ impl Store {
     ) -> Result<Option<HolderRecords>, StoreError> {
         // Concurrent lookups share one statement (crate::lookup).
         self.lookups
-            .holder(self.read_pool(), fingerprint, institution)
+            .holder(self.read_pool(), self.backend, fingerprint, institution)
             .await
     }
 

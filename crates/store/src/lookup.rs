@@ -17,8 +17,8 @@ use onshi_model::InstitutionCode;
 use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::StoreError;
 use crate::card::{HolderRecords, decode_cert};
+use crate::{Backend, StoreError};
 
 /// Lookups in one statement at most (three parameters each).
 const MAX_BATCH: usize = 32;
@@ -43,12 +43,13 @@ impl GroupLookup {
     pub(crate) async fn holder(
         &self,
         pool: &AnyPool,
+        backend: Backend,
         fingerprint: &str,
         institution: &InstitutionCode,
     ) -> Result<Option<HolderRecords>, StoreError> {
         let sender = self.sender.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            tokio::spawn(run(pool.clone(), rx));
+            tokio::spawn(run(pool.clone(), backend, rx));
             tx
         });
         let (reply, answer) = oneshot::channel();
@@ -59,7 +60,7 @@ impl GroupLookup {
         };
         if sender.send(job).await.is_err() {
             // The reader's runtime is gone: look up alone.
-            return lookup(pool, &[(fingerprint, institution)])
+            return lookup(pool, backend, &[(fingerprint, institution)])
                 .await
                 .map(|mut v| v.pop().flatten());
         }
@@ -67,7 +68,7 @@ impl GroupLookup {
     }
 }
 
-async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
+async fn run(pool: AnyPool, backend: Backend, mut rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let jobs = std::mem::take(&mut batch);
@@ -75,7 +76,7 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
             .iter()
             .map(|j| (j.fingerprint.as_str(), &j.institution))
             .collect();
-        match lookup(&pool, &keys).await {
+        match lookup(&pool, backend, &keys).await {
             Ok(found) => {
                 for (job, holder) in jobs.into_iter().zip(found) {
                     let _ = job.reply.send(Ok(holder));
@@ -92,10 +93,15 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
-/// The statement for `n` lookups: the keys as a VALUES list joined to the certificate,
-/// the person, the institution's 照会番号 and every record with its insured person and
-/// insurer, ordered by key and then as the records are listed everywhere else.
-fn statement(n: usize) -> String {
+/// The statement for `n` lookups: the keys as a VALUES list, each joined to its
+/// certificate, the person, the institution's 照会番号 and every record with its insured
+/// person and insurer; ordered by key and then as records are listed everywhere else.
+///
+/// Each key must be an index lookup whatever the population (nothing scans): SQLite's
+/// planner loops over the VALUES rows by itself; PostgreSQL, which would hash-join the
+/// whole tables against a list of keys, gets a LATERAL subquery per key behind an
+/// optimisation fence (`OFFSET 0`), i.e. the single-lookup plan once per key.
+fn statement(backend: Backend, n: usize) -> String {
     let mut cols: Vec<String> = crate::write::RECORD_COLS
         .iter()
         .map(|c| format!("r.{c} AS r_{c}"))
@@ -112,37 +118,54 @@ fn statement(n: usize) -> String {
         }
         keys.push_str(&format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3));
     }
-    format!(
-        "WITH q(k, fp, inst) AS (VALUES {keys}) \
-         SELECT q.k AS q_k, c.fingerprint, c.issuer, c.serial, c.person_id, c.issued_at, c.not_after, c.revoked_at, c.revocation_reason, \
+    let select = format!(
+        "c.fingerprint, c.issuer, c.serial, c.person_id, c.issued_at, c.not_after, c.revoked_at, c.revocation_reason, \
          {}, h.family_name AS h_family, h.given_name AS h_given, i.name AS insurer_name, \
-         rn.reference_number AS reference_number \
-         FROM q \
-         JOIN card_certificates c ON c.fingerprint = q.fp \
-         JOIN persons p ON p.id = c.person_id \
+         rn.reference_number AS reference_number",
+        cols.join(", ")
+    );
+    let joins = "JOIN persons p ON p.id = c.person_id \
          LEFT JOIN reference_numbers rn ON rn.institution_code = q.inst AND rn.person_id = p.id \
          LEFT JOIN insured_records r ON r.person_id = p.id \
          LEFT JOIN persons h ON h.id = r.insured_person_id \
-         LEFT JOIN insurers i ON i.number = r.insurer_number \
-         ORDER BY q.k, r.qualification_date, r.id",
-        cols.join(", ")
-    )
+         LEFT JOIN insurers i ON i.number = r.insurer_number";
+    match backend {
+        Backend::Sqlite => format!(
+            "WITH q(k, fp, inst) AS (VALUES {keys}) \
+             SELECT q.k AS q_k, {select} \
+             FROM q JOIN card_certificates c ON c.fingerprint = q.fp {joins} \
+             ORDER BY q.k, r.qualification_date, r.id"
+        ),
+        Backend::Postgres => format!(
+            "SELECT q.k AS q_k, x.* FROM (VALUES {keys}) AS q(k, fp, inst) \
+             CROSS JOIN LATERAL (SELECT {select} \
+             FROM card_certificates c {joins} \
+             WHERE c.fingerprint = q.fp OFFSET 0) x \
+             ORDER BY q.k, x.r_qualification_date, x.r_id"
+        ),
+    }
 }
 
-/// The statements for 1…MAX_BATCH lookups, built once.
-fn statements() -> &'static [String] {
-    static SQL: OnceLock<Vec<String>> = OnceLock::new();
-    SQL.get_or_init(|| (1..=MAX_BATCH).map(statement).collect())
+/// The statements for 1…MAX_BATCH lookups, built once per backend.
+fn statements(backend: Backend) -> &'static [String] {
+    static SQLITE: OnceLock<Vec<String>> = OnceLock::new();
+    static POSTGRES: OnceLock<Vec<String>> = OnceLock::new();
+    let cell = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &POSTGRES,
+    };
+    cell.get_or_init(|| (1..=MAX_BATCH).map(|n| statement(backend, n)).collect())
 }
 
 /// Looks up every key in one statement; the answers in the keys' order.
 pub(crate) async fn lookup(
     pool: &AnyPool,
+    backend: Backend,
     keys: &[(&str, &InstitutionCode)],
 ) -> Result<Vec<Option<HolderRecords>>, StoreError> {
     let mut out: Vec<Option<HolderRecords>> = (0..keys.len()).map(|_| None).collect();
     for (chunk_no, chunk) in keys.chunks(MAX_BATCH).enumerate() {
-        let mut query = sqlx::query(statements()[chunk.len() - 1].as_str());
+        let mut query = sqlx::query(statements(backend)[chunk.len() - 1].as_str());
         for (k, (fingerprint, institution)) in chunk.iter().enumerate() {
             query = query
                 .bind(k as i64)
