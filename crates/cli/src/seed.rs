@@ -215,6 +215,12 @@ pub async fn load(
     if persons != total {
         bail!("generated {persons} persons, expected {total}");
     }
+    // Without fresh statistics PostgreSQL plans the first queries after a large load for
+    // empty tables (a hash join over ten million records instead of an index lookup).
+    store
+        .refresh_statistics()
+        .await
+        .context("refreshing the planner's statistics")?;
     Ok(LoadReport {
         persons,
         records,

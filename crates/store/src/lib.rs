@@ -140,6 +140,17 @@ impl Store {
         self.ids.next()
     }
 
+    /// Refreshes the query planner's statistics after a bulk load: PostgreSQL's `ANALYZE`,
+    /// so that queries are planned for the tables' real sizes (autovacuum would get there
+    /// only later). SQLite has none to refresh: without statistics its planner takes the
+    /// index lookups the hot path wants.
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("ANALYZE").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
         self.pool.close().await;
