@@ -9,8 +9,9 @@
 # runs), starts the center over mutual TLS, runs `onshi bench card` against it, and stops
 # it. Without options the bench offers 1,000 checks/s for 60 s.
 #
-# Environment: ONSHI_BIN=PATH uses that binary instead of building; ONSHI_CENTERS=2 starts two centers behind `onshi balance` (PostgreSQL
-# only: they share the database); ONSHI_REPLICA_URL=postgres://…:5433/… serves the
+# Environment: ONSHI_BIN=PATH uses that binary instead of building; ONSHI_CENTERS=2 starts
+# two centers behind `onshi balance` (PostgreSQL only: they share the database), or, with
+# ONSHI_DIRECT=1, lets the terminals spread over them without a balancer; ONSHI_REPLICA_URL=postgres://…:5433/… serves the
 # lookups from a streaming replica (scripts/pg-replica.sh); ONSHI_PG=postgres://… the
 # server (default postgres://postgres@127.0.0.1:5432).
 set -euo pipefail
@@ -85,6 +86,7 @@ start_center() {
 }
 
 center_pids=()
+targets=(--center https://127.0.0.1:8443)
 if [ "$centers" = 1 ]; then
     start_center 127.0.0.1:8443
 else
@@ -93,13 +95,22 @@ else
         start_center "127.0.0.1:$((8443 + i))"
         backends+=(--backend "127.0.0.1:$((8443 + i))")
     done
-    "$onshi" balance --listen 127.0.0.1:8443 "${backends[@]}" >"$work/balance.log" 2>&1 &
-    pids+=($!)
-    sleep 0.5
+    if [ -n "${ONSHI_DIRECT:-}" ]; then
+        # The terminals spread over the centers themselves (no balancer in the path).
+        targets=()
+        for i in $(seq 1 "$centers"); do targets+=(--center "https://127.0.0.1:$((8443 + i))"); done
+    else
+        "$onshi" balance --listen 127.0.0.1:8443 "${backends[@]}" >"$work/balance.log" 2>&1 &
+        pids+=($!)
+        sleep 0.5
+    fi
 fi
 
 server_pids=()
 for p in "${center_pids[@]}"; do server_pids+=(--server-pid "$p"); done
 [ $# -gt 0 ] || set -- --rate 1000 --duration 60s
-"$onshi" bench card --center https://127.0.0.1:8443 --data-dir "$data" \
-    --database-url "$url" "${server_pids[@]}" "$@"
+# On PostgreSQL the database's own processes do part of each check: count them too.
+counted=()
+[ "$backend" = postgres ] && counted=(--count-processes postgres)
+"$onshi" bench card "${targets[@]}" --data-dir "$data" \
+    --database-url "$url" "${server_pids[@]}" "${counted[@]}" "$@"

@@ -59,9 +59,11 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
 
 #[derive(Debug, clap::Args)]
 pub struct CardBenchArgs {
-    /// The center, `https://127.0.0.1:PORT` (loopback only).
-    #[arg(long)]
-    pub center: String,
+    /// The center, `https://127.0.0.1:PORT` (loopback only). Repeat for several centers
+    /// sharing one database: terminal i talks to center i mod n (as terminals spread over
+    /// a center's addresses), and the CPU of every center is added up.
+    #[arg(long, required = true)]
+    pub center: Vec<String>,
     /// The center's data directory (J-LIS state in DATA_DIR/jlis); terminals are written
     /// to DATA_DIR/bench.
     #[arg(long, default_value_os_t = crate::default_data_dir())]
@@ -111,6 +113,11 @@ pub struct CardBenchArgs {
     /// the run stops early if they run out.
     #[arg(long, value_name = "N")]
     pub presign: Option<usize>,
+    /// Also add up the CPU of every process with this command name over the window (e.g.
+    /// `postgres`: the database server's own processes on this machine), reported beside
+    /// the center's and in a second ratio.
+    #[arg(long, value_name = "NAME")]
+    pub count_processes: Vec<String>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -205,7 +212,11 @@ fn cores() -> usize {
 }
 
 async fn card(args: CardBenchArgs) -> Result<()> {
-    let base = loopback_https(&args.center)?;
+    let bases = args
+        .center
+        .iter()
+        .map(|c| loopback_https(c))
+        .collect::<Result<Vec<_>>>()?;
     if args.terminals == 0 || args.cards == 0 || args.concurrency == 0 {
         bail!("--terminals, --cards and --concurrency must be at least 1");
     }
@@ -215,13 +226,17 @@ async fn card(args: CardBenchArgs) -> Result<()> {
         (false, Some(r)) => bail!("--rate {r}: must be positive"),
         (false, None) => Some(1000.0),
     };
-    let port = base
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse::<u16>().ok())
-        .context("--center must name its port")?;
+    let mut ports = Vec::new();
+    for base in &bases {
+        ports.push(
+            base.rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+                .context("--center must name its port")?,
+        );
+    }
     let server_pids: Vec<u32> = if args.server_pid.is_empty() {
-        pid_listening_on(port).into_iter().collect()
+        ports.iter().filter_map(|p| pid_listening_on(*p)).collect()
     } else {
         args.server_pid.clone()
     };
@@ -251,11 +266,11 @@ async fn card(args: CardBenchArgs) -> Result<()> {
     };
     let (terminal_dirs, cards) = prep;
     let mut terminals = Vec::with_capacity(terminal_dirs.len());
-    for dir in &terminal_dirs {
+    for (i, dir) in terminal_dirs.iter().enumerate() {
         let creds = TerminalCredentials::load(dir)?;
         let institution = creds.institution_code()?;
         let client = CenterClient::with_timeouts(
-            &base,
+            &bases[i % bases.len()],
             &creds,
             Duration::from_secs(5),
             Duration::from_secs(30),
@@ -458,10 +473,12 @@ async fn card(args: CardBenchArgs) -> Result<()> {
             }
             pids.iter().map(|p| cpu_ticks(*p)).sum()
         };
+        let names = args.count_processes.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until((start + window.from).into()).await;
             let s0 = server_ticks();
             let g0 = cpu_ticks(std::process::id());
+            let others0 = processes_named(&names);
             measuring.store(true, Ordering::Relaxed);
             tokio::time::sleep_until((start + window.to).into()).await;
             measuring.store(false, Ordering::Relaxed);
@@ -470,7 +487,16 @@ async fn card(args: CardBenchArgs) -> Result<()> {
             let delta = |a: Option<u64>, b: Option<u64>| {
                 Some(b?.saturating_sub(a?) as f64 / clk_tck as f64)
             };
-            (delta(s0, s1), delta(g0, g1))
+            // The named processes alive at both ends of the window (a process that ended
+            // inside it is left out; one started inside it counts from zero).
+            let others = (!names.is_empty()).then(|| {
+                let ticks: u64 = processes_named(&names)
+                    .iter()
+                    .map(|(pid, t1)| t1.saturating_sub(*others0.get(pid).unwrap_or(&0)))
+                    .sum();
+                ticks as f64 / clk_tck as f64
+            });
+            (delta(s0, s1), delta(g0, g1), others)
         })
     };
     let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
@@ -543,7 +569,7 @@ async fn card(args: CardBenchArgs) -> Result<()> {
             }
         }
     }
-    let (server_cpu, generator_cpu) = sampler.await?;
+    let (server_cpu, generator_cpu, others_cpu) = sampler.await?;
 
     // Stop the pre-signing pool: fetchers first, then every sender of the signers' queue,
     // so that a signer waiting for work sees it closed.
@@ -574,6 +600,7 @@ async fn card(args: CardBenchArgs) -> Result<()> {
         server_pids,
         server_cpu,
         generator_cpu,
+        others: (args.count_processes.clone(), others_cpu),
         challenges_in_window: challenges_in_window.load(Ordering::Relaxed),
         chained,
         presigned: presign,
@@ -783,6 +810,35 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// The CPU ticks of every process whose command name is one of `names`, by pid.
+fn processes_named(names: &[String]) -> std::collections::HashMap<u32, u64> {
+    let mut found = std::collections::HashMap::new();
+    if names.is_empty() {
+        return found;
+    }
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(comm) = std::fs::read_to_string(format!("/proc/{pid}/comm")) else {
+            continue;
+        };
+        if names.iter().any(|n| n == comm.trim())
+            && let Some(t) = cpu_ticks(pid)
+        {
+            found.insert(pid, t);
+        }
+    }
+    found
+}
+
 fn clock_ticks_per_second() -> u64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
@@ -858,6 +914,8 @@ struct Report {
     server_pids: Vec<u32>,
     server_cpu: Option<f64>,
     generator_cpu: Option<f64>,
+    /// `--count-processes` names and their CPU over the window.
+    others: (Vec<String>, Option<f64>),
     challenges_in_window: u64,
     chained: bool,
     presigned: Option<usize>,
@@ -964,6 +1022,15 @@ impl Report {
                 "sign_us": self.sign_us,
             },
             "ratio_server_cpu_per_check_to_rsa_verify": ratio,
+            "counted_processes": {
+                "names": self.others.0,
+                "cpu_s": self.others.1,
+                "cpu_per_check_us": per_check(self.others.1),
+                "ratio_with_server": match (server_us, per_check(self.others.1)) {
+                    (Some(s), Some(o)) => Some((s + o) / self.verify_us),
+                    _ => None,
+                },
+            },
             "target_ratio": 4.0,
         })
     }
@@ -1049,6 +1116,16 @@ fn print_report(r: &Value) {
         "  ratio           server CPU per check / one RSA verify = {} (target ≤ 4)",
         f(&r["ratio_server_cpu_per_check_to_rsa_verify"])
     );
+    let o = &r["counted_processes"];
+    if o["cpu_s"].is_number() {
+        println!(
+            "  + processes     {}: {} s, {} µs per check; with the server's: ratio {}",
+            o["names"],
+            f(&o["cpu_s"]),
+            f(&o["cpu_per_check_us"]),
+            f(&o["ratio_with_server"])
+        );
+    }
     let when = match p["signed_before_start"].as_u64() {
         Some(n) => format!("all {n} signed before the start"),
         None => "signing during the run".to_owned(),
