@@ -16,6 +16,10 @@ mod terminal_cmd;
 
 use std::path::PathBuf;
 
+/// One allocator for every thread of the process (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
