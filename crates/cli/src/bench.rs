@@ -235,11 +235,14 @@ async fn card(args: CardBenchArgs) -> Result<()> {
                 .context("--center must name its port")?,
         );
     }
-    let server_pids: Vec<u32> = if args.server_pid.is_empty() {
+    let mut server_pids: Vec<u32> = if args.server_pid.is_empty() {
         ports.iter().filter_map(|p| pid_listening_on(*p)).collect()
     } else {
         args.server_pid.clone()
     };
+    // A center named twice (or by its port and its pid) is counted once.
+    server_pids.sort_unstable();
+    server_pids.dedup();
     if server_pids.is_empty() {
         eprintln!("warning: the server's process was not found; pass --server-pid for its CPU");
     }

@@ -93,13 +93,19 @@ fn bench_card_runs_end_to_end_on_sqlite() {
     assert_eq!(r["presign"]["signed_before_start"], Value::Null, "{r:#}");
 
     // Closed loop with every request signed before the start: the run uses them up (or
-    // ends with its window) and nothing fails.
+    // ends with its window) and nothing fails. The center named twice (its terminals
+    // spread over both names) is counted once; the processes named `onshi` (the center
+    // and the bench itself) are added up beside it.
     let out = dir.join("presigned.json");
     run(&[
         "bench",
         "card",
         "--center",
         &server.base,
+        "--center",
+        &server.base,
+        "--count-processes",
+        "onshi",
         "--data-dir",
         data.to_str().unwrap(),
         "--database-url",
@@ -133,4 +139,19 @@ fn bench_card_runs_end_to_end_on_sqlite() {
     let ok = r["checks"]["ok_in_window"].as_u64().unwrap();
     assert!(ok > 0 && ok <= 3000, "{r:#}");
     assert_eq!(r["checks"]["errors"], 0, "{r:#}");
+    assert_eq!(
+        r["server"]["pids"],
+        serde_json::json!([server.child.id()]),
+        "{r:#}"
+    );
+    let counted = &r["counted_processes"];
+    assert_eq!(counted["names"], serde_json::json!(["onshi"]), "{r:#}");
+    assert!(counted["cpu_s"].as_f64().unwrap() > 0.0, "{r:#}");
+    assert!(
+        counted["ratio_with_server"].as_f64().unwrap()
+            > r["ratio_server_cpu_per_check_to_rsa_verify"]
+                .as_f64()
+                .unwrap(),
+        "{r:#}"
+    );
 }
