@@ -11,60 +11,26 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use browser_support::*;
-use common::run;
+use common::{IPHONE_15, android_phone, phone_at, set_up_phone};
 use onshi_synth::find_scenarios;
 
 const PHONE_PIN: &str = "5678";
 
 /// `onshi phone SUB ARGS --center … --data-dir …`.
 fn phone(clinic: &Clinic, sub: &str, args: &[&str]) -> String {
-    let mut a = vec!["phone", sub];
-    a.extend_from_slice(args);
-    a.extend([
-        "--center",
-        &clinic.center.base,
-        "--data-dir",
-        clinic.data.to_str().unwrap(),
-    ]);
-    run(&a)
+    phone_at(&clinic.center.base, &clinic.data, sub, args)
 }
 
 /// A new virtual phone `cards/NAME` (not set up).
 fn new_phone(clinic: &Clinic, name: &str, args: &[&str]) -> PathBuf {
     let p = clinic.cards.join(name);
-    let mut a = vec!["phone", "new", "--out", p.to_str().unwrap()];
-    a.extend_from_slice(args);
-    run(&a);
+    common::new_phone(&p, args);
     p
 }
 
 /// Set-up from the portal app with `card`, then the phone waits for its push.
 fn set_up(clinic: &Clinic, phone_file: &Path, card: &Path, extra: &[&str]) {
-    let mut a = vec![
-        "--phone",
-        phone_file.to_str().unwrap(),
-        "--card",
-        card.to_str().unwrap(),
-        "--sign-password",
-        "ONSHI2025",
-    ];
-    a.extend_from_slice(extra);
-    let out = phone(clinic, "setup", &a);
-    assert!(out.contains("set-up requested"), "{out}");
-    let waited = run(&[
-        "phone",
-        "wait",
-        "--phone",
-        phone_file.to_str().unwrap(),
-        "--data-dir",
-        clinic.data.to_str().unwrap(),
-        "--timeout",
-        "60",
-    ]);
-    assert!(
-        waited.contains("push: ready") && waited.contains("credential installed"),
-        "{waited}"
-    );
+    set_up_phone(&clinic.center.base, &clinic.data, phone_file, card, extra);
 }
 
 #[test]
@@ -83,50 +49,15 @@ fn smartphone_receptions_at_the_kiosk() {
     let android = new_phone(
         &clinic,
         "android.phone",
-        &[
-            "--platform",
-            "android",
-            "--model",
-            "Pixel 8",
-            "--os",
-            "14",
-            "--pin",
-            PHONE_PIN,
-            "--sign-password",
-            "PHONE123",
-        ],
+        &android_phone("Pixel 8", "14", PHONE_PIN, "PHONE123"),
     );
     set_up(&clinic, &android, &a_card, &[]);
-    let iphone = new_phone(
-        &clinic,
-        "iphone.phone",
-        &[
-            "--platform",
-            "iphone",
-            "--model",
-            "iPhone 15",
-            "--os",
-            "18.5",
-            "--biometric",
-            "face-id",
-        ],
-    );
+    let iphone = new_phone(&clinic, "iphone.phone", &IPHONE_15);
     set_up(&clinic, &iphone, &i_card, &["--input-pin", "1234"]);
     new_phone(
         &clinic,
         "blank.phone",
-        &[
-            "--platform",
-            "android",
-            "--model",
-            "Pixel 8",
-            "--os",
-            "14",
-            "--pin",
-            PHONE_PIN,
-            "--sign-password",
-            "PHONE123",
-        ],
+        &android_phone("Pixel 8", "14", PHONE_PIN, "PHONE123"),
     );
 
     let base = clinic.start_terminal();
@@ -154,19 +85,13 @@ fn smartphone_receptions_at_the_kiosk() {
         .enable_all()
         .build()
         .unwrap();
-    let checks: serde_json::Value = rt.block_on(async {
-        common::tls::terminal_http(&clinic.cert)
-            .get(format!(
-                "{}/v1/institutions/{}/checks?limit=10",
-                clinic.center.base, clinic.institution
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let checks = rt.block_on(common::get_json(
+        &common::tls::terminal_http(&clinic.cert),
+        format!(
+            "{}/v1/institutions/{}/checks?limit=10",
+            clinic.center.base, clinic.institution
+        ),
+    ));
     let methods: Vec<&str> = checks
         .as_array()
         .expect("checks")

@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 use common::*;
 use onshi_model::{CharacterCodeIdentifier, QualificationValidity, SegmentOfResult};
 use onshi_oqs::{ParsedResponse, parse_response};
-use onshi_synth::{Config, InsuredRecord, Nation, find_scenarios};
+use onshi_synth::{Case, Config, InsuredRecord, Nation, Person, find_scenarios};
 
 const PERSONS: u64 = 3_000;
 const SEED: u64 = 11;
@@ -73,6 +73,78 @@ fn start_watcher(dir: &Path, center: &str, cert: &Path, log: &Path) -> Watcher {
     Watcher { child }
 }
 
+/// A center over mutual TLS on a database seeded with the nation, a terminal enrolled
+/// for its first institution, and a watcher on `emr/`; a valid and a lost record.
+struct Folder {
+    data: PathBuf,
+    url: String,
+    institution: String,
+    cert: PathBuf,
+    center: String,
+    dir: PathBuf,
+    log: PathBuf,
+    valid: (InsuredRecord, Person),
+    lost: (InsuredRecord, Person),
+    _server: Running,
+}
+
+/// The record and the person of `case`.
+fn record_of(n: &Nation, case: Case) -> (InsuredRecord, Person) {
+    let h = n.household(case.household);
+    let rec = h.records.iter().find(|r| r.id == case.record_id).unwrap();
+    let person = h.persons.iter().find(|p| p.id == case.person_id).unwrap();
+    (rec.clone(), person.clone())
+}
+
+impl Folder {
+    /// Set up in `tempdir(tag)` with terminal `terminal_id`; the running watcher.
+    fn start(tag: &str, terminal_id: &str) -> (Folder, Watcher) {
+        let data = tempdir(tag);
+        let url = onshi_store::testing::fresh_sqlite_url(&data);
+        let n = Nation::new(Config {
+            seed: SEED,
+            persons: PERSONS,
+            as_of: as_of(),
+        });
+        let sc = find_scenarios(&n, n.household_count());
+        seed(&url, PERSONS, SEED, as_of(), false);
+        let institution = n.institutions()[0].code.to_string();
+        let cert = enroll(&url, &data, &institution, terminal_id);
+        let server = serve_tls(&url, &data);
+        let center = server
+            .base
+            .replace("https://", "https://localhost:")
+            .replacen("localhost:127.0.0.1:", "localhost:", 1);
+        let dir = data.join("emr");
+        let log = data.join("watcher.log");
+        let watcher = start_watcher(&dir, &center, &cert, &log);
+        let folder = Folder {
+            valid: record_of(&n, sc.valid[0]),
+            lost: record_of(&n, sc.lost_other[0]),
+            data,
+            url,
+            institution,
+            cert,
+            center,
+            dir,
+            log,
+            _server: server,
+        };
+        (folder, watcher)
+    }
+}
+
+/// `xml` as bytes, in Shift_JIS when `sjis`.
+fn encode(xml: String, sjis: bool) -> Vec<u8> {
+    if sjis {
+        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&xml);
+        assert!(!unmappable, "request not encodable in Shift_JIS: {xml}");
+        bytes.into_owned()
+    } else {
+        xml.into_bytes()
+    }
+}
+
 /// A single eligibility request for `rec` and `birth`, in UTF-8 or Shift_JIS bytes.
 fn request(
     institution: &str,
@@ -104,13 +176,7 @@ fn request(
         rec.branch.as_str(),
         birth.format("%Y%m%d"),
     );
-    if sjis {
-        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&xml);
-        assert!(!unmappable, "request not encodable in Shift_JIS: {xml}");
-        bytes.into_owned()
-    } else {
-        xml.into_bytes()
-    }
+    encode(xml, sjis)
 }
 
 /// Writes a request as an EMR does: directly, or to a hidden file renamed into place.
@@ -143,6 +209,12 @@ fn wait_response(dir: &Path, name: &str) -> (Vec<u8>, ParsedResponse) {
     }
 }
 
+/// Writes request `name` (see [`drop_request`]) and waits for its response.
+fn ask(dir: &Path, name: &str, bytes: &[u8], rename: bool) -> (Vec<u8>, ParsedResponse) {
+    drop_request(dir, name, bytes, rename);
+    wait_response(dir, &name.replace("req_", "res_"))
+}
+
 fn wait_for(path: &Path) {
     let deadline = Instant::now() + WAIT;
     while !path.exists() {
@@ -162,50 +234,17 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[test]
 fn folder_interface_answers_requests_over_mutual_tls() {
-    let data = tempdir("folder");
-    let url = onshi_store::testing::fresh_sqlite_url(&data);
-    let n = Nation::new(Config {
-        seed: SEED,
-        persons: PERSONS,
-        as_of: as_of(),
-    });
-    let sc = find_scenarios(&n, n.household_count());
-    seed(&url, PERSONS, SEED, as_of(), false);
-    let institution = n.institutions()[0].code.to_string();
-    let cert = enroll(&url, &data, &institution, "F01");
-    let server = serve_tls(&url, &data);
-    let center = server
-        .base
-        .replace("https://", "https://localhost:")
-        .replacen("localhost:127.0.0.1:", "localhost:", 1);
-    let dir = data.join("emr");
-    let log = data.join("watcher.log");
-    let watcher = start_watcher(&dir, &center, &cert, &log);
+    let (f, watcher) = Folder::start("folder", "F01");
+    let (data, institution, cert, center) = (&f.data, &f.institution, &f.cert, &f.center);
+    let (dir, log) = (&f.dir, &f.log);
+    let ((rec, person), (lost, lost_person)) = (&f.valid, &f.lost);
     for sub in ["req", "res", "face"] {
         assert!(dir.join(sub).is_dir(), "{sub}/ created");
     }
 
-    let case = sc.valid[0];
-    let h = n.household(case.household);
-    let rec = h.records.iter().find(|r| r.id == case.record_id).unwrap();
-    let person = h.persons.iter().find(|p| p.id == case.person_id).unwrap();
-    let lost_case = sc.lost_other[0];
-    let lh = n.household(lost_case.household);
-    let lost = lh
-        .records
-        .iter()
-        .find(|r| r.id == lost_case.record_id)
-        .unwrap();
-    let lost_person = lh
-        .persons
-        .iter()
-        .find(|p| p.id == lost_case.person_id)
-        .unwrap();
-
     // 有効, UTF-8, written directly.
-    let bytes = request(&institution, rec, person.birth_date, "受付-0001", false);
-    drop_request(&dir, "OQSsiquc01req_0001.xml", &bytes, false);
-    let (_, r) = wait_response(&dir, "OQSsiquc01res_0001.xml");
+    let bytes = request(institution, rec, person.birth_date, "受付-0001", false);
+    let (_, r) = ask(dir, "OQSsiquc01req_0001.xml", &bytes, false);
     assert_eq!(r.header.segment, SegmentOfResult::Normal, "{r:?}");
     assert_eq!(r.header.charset, CharacterCodeIdentifier::Utf8);
     assert_eq!(r.header.file_id.as_deref(), Some("受付-0001"));
@@ -225,15 +264,8 @@ fn folder_interface_answers_requests_over_mutual_tls() {
     assert!(!dir.join("req/OQSsiquc01req_0001.xml").exists());
 
     // 無効 (lost), Shift_JIS, renamed into req/.
-    let bytes = request(
-        &institution,
-        lost,
-        lost_person.birth_date,
-        "受付-0002",
-        true,
-    );
-    drop_request(&dir, "OQSsiquc01req_0002.xml", &bytes, true);
-    let (raw, r) = wait_response(&dir, "OQSsiquc01res_0002.xml");
+    let bytes = request(institution, lost, lost_person.birth_date, "受付-0002", true);
+    let (raw, r) = ask(dir, "OQSsiquc01req_0002.xml", &bytes, true);
     assert!(
         String::from_utf8_lossy(&raw[..60]).contains("Shift_JIS"),
         "answered in the request's encoding"
@@ -248,13 +280,12 @@ fn folder_interface_answers_requests_over_mutual_tls() {
     assert!(q.disqualification_date.is_some());
 
     // Malformed: an error response, the file in req/error/, and the watcher goes on.
-    drop_request(
-        &dir,
+    let (_, r) = ask(
+        dir,
         "OQSsiquc01req_0003.xml",
         b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader></Oops></XmlMsg>",
         false,
     );
-    let (_, r) = wait_response(&dir, "OQSsiquc01res_0003.xml");
     assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
     assert!(
         r.header.error.as_ref().is_some_and(|(c, _)| c == "E1003"),
@@ -262,8 +293,8 @@ fn folder_interface_answers_requests_over_mutual_tls() {
     );
     wait_for(&dir.join("req/error/OQSsiquc01req_0003.xml"));
     // A bulk fetch of a reception number the center never gave: an error from the center.
-    drop_request(
-        &dir,
+    let (_, r) = ask(
+        dir,
         "OQSmuquc02req_0004.xml",
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><XmlMsg><MessageHeader>\
@@ -273,7 +304,6 @@ fn folder_interface_answers_requests_over_mutual_tls() {
         .as_bytes(),
         false,
     );
-    let (_, r) = wait_response(&dir, "OQSmuquc02res_0004.xml");
     assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
     assert!(
         r.header
@@ -282,14 +312,13 @@ fn folder_interface_answers_requests_over_mutual_tls() {
             .is_some_and(|(c, _)| c == onshi_clinic::folder::CENTER_REFUSED),
         "{r:?}"
     );
-    let bytes = request(&institution, rec, person.birth_date, "受付-0005", false);
-    drop_request(&dir, "OQSsiquc01req_0005.xml", &bytes, false);
-    let (_, r) = wait_response(&dir, "OQSsiquc01res_0005.xml");
+    let bytes = request(institution, rec, person.birth_date, "受付-0005", false);
+    let (_, r) = ask(dir, "OQSsiquc01req_0005.xml", &bytes, false);
     assert_eq!(r.body.validity, Some(QualificationValidity::Valid));
 
     // A writer that closes the file half-written and finishes it a moment later: the
     // truncated read is retried, and the request is answered with the result.
-    let bytes = request(&institution, rec, person.birth_date, "受付-0007", false);
+    let bytes = request(institution, rec, person.birth_date, "受付-0007", false);
     let (head, tail) = bytes.split_at(bytes.len() / 2);
     let path = dir.join("req/OQSsiquc01req_0007.xml");
     std::fs::write(&path, head).unwrap();
@@ -302,7 +331,7 @@ fn folder_interface_answers_requests_over_mutual_tls() {
             .unwrap();
         f.write_all(tail).unwrap();
     }
-    let (_, r) = wait_response(&dir, "OQSsiquc01res_0007.xml");
+    let (_, r) = wait_response(dir, "OQSsiquc01res_0007.xml");
     assert_eq!(r.header.segment, SegmentOfResult::Normal, "{r:?}");
     assert_eq!(r.body.validity, Some(QualificationValidity::Valid));
 
@@ -315,10 +344,9 @@ fn folder_interface_answers_requests_over_mutual_tls() {
             (lost, lost_person)
         };
         let name = format!("OQSsiquc01req_lat{i:03}.xml");
-        let bytes = request(&institution, r, p.birth_date, &format!("L{i}"), i % 3 == 0);
+        let bytes = request(institution, r, p.birth_date, &format!("L{i}"), i % 3 == 0);
         let t = Instant::now();
-        drop_request(&dir, &name, &bytes, i % 4 == 1);
-        let (_, resp) = wait_response(&dir, &format!("OQSsiquc01res_lat{i:03}.xml"));
+        let (_, resp) = ask(dir, &name, &bytes, i % 4 == 1);
         lat.push(t.elapsed());
         assert_eq!(resp.header.segment, SegmentOfResult::Normal);
         assert_eq!(resp.header.file_id, Some(format!("L{i}")));
@@ -333,19 +361,19 @@ fn folder_interface_answers_requests_over_mutual_tls() {
 
     // Restart: a request written while no watcher runs is answered exactly once.
     drop(watcher);
-    let bytes = request(&institution, rec, person.birth_date, "受付-0006", true);
-    drop_request(&dir, "OQSsiquc01req_0006.xml", &bytes, false);
+    let bytes = request(institution, rec, person.birth_date, "受付-0006", true);
+    drop_request(dir, "OQSsiquc01req_0006.xml", &bytes, false);
     std::thread::sleep(Duration::from_millis(200));
     assert!(!dir.join("res/OQSsiquc01res_0006.xml").exists());
-    let watcher = start_watcher(&dir, &center, &cert, &log);
-    let (first, r) = wait_response(&dir, "OQSsiquc01res_0006.xml");
+    let watcher = start_watcher(dir, center, cert, log);
+    let (first, r) = wait_response(dir, "OQSsiquc01res_0006.xml");
     assert_eq!(r.body.validity, Some(QualificationValidity::Valid));
     wait_for(&dir.join("req/done/OQSsiquc01req_0006.xml"));
     drop(watcher);
     // Started again with the same request waiting and its response present: moved to
     // done/, not answered again.
-    drop_request(&dir, "OQSsiquc01req_0006.xml", &bytes, false);
-    let watcher = start_watcher(&dir, &center, &cert, &log);
+    drop_request(dir, "OQSsiquc01req_0006.xml", &bytes, false);
+    let watcher = start_watcher(dir, center, cert, log);
     let deadline = Instant::now() + WAIT;
     while dir.join("req/OQSsiquc01req_0006.xml").exists() {
         assert!(Instant::now() < deadline, "request left in req/");
@@ -357,7 +385,7 @@ fn folder_interface_answers_requests_over_mutual_tls() {
         first,
         "the response is not rewritten"
     );
-    let log_text = std::fs::read_to_string(&log).unwrap();
+    let log_text = std::fs::read_to_string(log).unwrap();
     assert_eq!(
         log_text.matches("OQSsiquc01req_0006.xml: answered").count(),
         1,
@@ -373,27 +401,15 @@ fn folder_interface_answers_requests_over_mutual_tls() {
     // A center that cannot be reached: an error response asking to retry, and the
     // watcher goes on.
     let offline = data.join("emr-offline");
-    let _offline = start_watcher(
-        &offline,
-        "https://localhost:1",
-        &cert,
-        &data.join("off.log"),
-    );
+    let _offline = start_watcher(&offline, "https://localhost:1", cert, &data.join("off.log"));
     for i in 0..2 {
-        let bytes = request(
-            &institution,
-            rec,
-            person.birth_date,
-            &format!("O{i}"),
-            false,
-        );
-        drop_request(
+        let bytes = request(institution, rec, person.birth_date, &format!("O{i}"), false);
+        let (_, r) = ask(
             &offline,
             &format!("OQSsiquc01req_off{i}.xml"),
             &bytes,
             false,
         );
-        let (_, r) = wait_response(&offline, &format!("OQSsiquc01res_off{i}.xml"));
         assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
         let (code, message) = r.header.error.clone().unwrap();
         assert_eq!(code, "E4001");
@@ -443,75 +459,35 @@ fn message(institution: &str, body: &str, with_date: bool, sjis: bool) -> Vec<u8
          <MessageBody>{body}</MessageBody></XmlMsg>\r\n",
         if sjis { "Shift_JIS" } else { "UTF-8" },
     );
-    if sjis {
-        let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(&xml);
-        assert!(!unmappable);
-        bytes.into_owned()
-    } else {
-        xml.into_bytes()
-    }
+    encode(xml, sjis)
 }
 
 #[test]
 fn reference_numbers_and_bulk_checks_through_the_folder() {
-    let data = tempdir("folder-bulk");
-    let url = onshi_store::testing::fresh_sqlite_url(&data);
-    let n = Nation::new(Config {
-        seed: SEED,
-        persons: PERSONS,
-        as_of: as_of(),
-    });
-    let sc = find_scenarios(&n, n.household_count());
-    seed(&url, PERSONS, SEED, as_of(), false);
-    let institution = n.institutions()[0].code.to_string();
-    let cert = enroll(&url, &data, &institution, "F02");
-    let server = serve_tls(&url, &data);
-    let center = server
-        .base
-        .replace("https://", "https://localhost:")
-        .replacen("localhost:127.0.0.1:", "localhost:", 1);
-    let dir = data.join("emr");
-    let log = data.join("watcher.log");
-    let watcher = start_watcher(&dir, &center, &cert, &log);
-
-    let case = sc.valid[0];
-    let h = n.household(case.household);
-    let rec = h.records.iter().find(|r| r.id == case.record_id).unwrap();
-    let person = h.persons.iter().find(|p| p.id == case.person_id).unwrap();
-    let lost_case = sc.lost_other[0];
-    let lh = n.household(lost_case.household);
-    let lost = lh
-        .records
-        .iter()
-        .find(|r| r.id == lost_case.record_id)
-        .unwrap();
-    let lost_person = lh
-        .persons
-        .iter()
-        .find(|p| p.id == lost_case.person_id)
-        .unwrap();
+    let (f, watcher) = Folder::start("folder-bulk", "F02");
+    let (url, institution, cert, center) = (&f.url, &f.institution, &f.cert, &f.center);
+    let (dir, log) = (&f.dir, &f.log);
+    let ((rec, person), (lost, lost_person)) = (&f.valid, &f.lost);
 
     // OQSsiimm01 in Shift_JIS: the clinic's patient id for the valid record.
     let body = format!(
         "{}<ReferenceNumber>患者-0042</ReferenceNumber>",
         search_info(rec, rec.number.as_str(), person.birth_date)
     );
-    drop_request(
-        &dir,
+    let (_, r) = ask(
+        dir,
         "OQSsiimm01req_0001.xml",
-        &message(&institution, &body, true, true),
+        &message(institution, &body, true, true),
         true,
     );
-    let (_, r) = wait_response(&dir, "OQSsiimm01res_0001.xml");
     assert_eq!(r.header.segment, SegmentOfResult::Normal, "{r:?}");
     assert_eq!(r.header.charset, CharacterCodeIdentifier::ShiftJis);
     assert_eq!(r.body.reference_number.as_deref(), Some("患者-0042"));
     wait_for(&dir.join("req/done/OQSsiimm01req_0001.xml"));
 
     // A later single check of the same person carries it.
-    let bytes = request(&institution, rec, person.birth_date, "受付-1", false);
-    drop_request(&dir, "OQSsiquc01req_0001.xml", &bytes, false);
-    let (_, r) = wait_response(&dir, "OQSsiquc01res_0001.xml");
+    let bytes = request(institution, rec, person.birth_date, "受付-1", false);
+    let (_, r) = ask(dir, "OQSsiquc01req_0001.xml", &bytes, false);
     assert_eq!(
         r.body.records[0].reference_number.as_deref(),
         Some("患者-0042")
@@ -522,13 +498,12 @@ fn reference_numbers_and_bulk_checks_through_the_folder() {
         "{}<ReferenceNumber>P-1</ReferenceNumber>",
         search_info(rec, "99999999", person.birth_date)
     );
-    drop_request(
-        &dir,
+    let (_, r) = ask(
+        dir,
         "OQSsiimm01req_0002.xml",
-        &message(&institution, &body, true, false),
+        &message(institution, &body, true, false),
         false,
     );
-    let (_, r) = wait_response(&dir, "OQSsiimm01res_0002.xml");
     assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
     let (code, msg) = r.header.error.clone().unwrap();
     assert_eq!(code, onshi_clinic::folder::CENTER_REFUSED);
@@ -543,13 +518,12 @@ fn reference_numbers_and_bulk_checks_through_the_folder() {
         search_info(lost, lost.number.as_str(), lost_person.birth_date),
         search_info(rec, "88888888", person.birth_date),
     );
-    drop_request(
-        &dir,
+    let (_, r) = ask(
+        dir,
         "OQSmuquc01req_0001.xml",
-        &message(&institution, &body, true, false),
+        &message(institution, &body, true, false),
         true,
     );
-    let (_, r) = wait_response(&dir, "OQSmuquc01res_0001.xml");
     assert_eq!(r.header.segment, SegmentOfResult::Processing, "{r:?}");
     let reception = r.body.reception_number.clone().expect("a ReceptionNumber");
 
@@ -558,13 +532,7 @@ fn reference_numbers_and_bulk_checks_through_the_folder() {
     let fetch = |k: usize, sjis: bool| {
         let name = format!("OQSmuquc02req_{k:04}.xml");
         let body = format!("<ReceptionNumber>{reception}</ReceptionNumber>");
-        drop_request(
-            &dir,
-            &name,
-            &message(&institution, &body, false, sjis),
-            true,
-        );
-        wait_response(&dir, &name.replace("req_", "res_")).1
+        ask(dir, &name, &message(institution, &body, false, sjis), true).1
     };
     let deadline = Instant::now() + WAIT;
     let mut k = 0;
@@ -613,9 +581,9 @@ fn reference_numbers_and_bulk_checks_through_the_folder() {
         "--dir",
         dir.to_str().unwrap(),
         "--database-url",
-        &url,
+        url,
         "--institution",
-        &institution,
+        institution,
         "--requests",
         "60",
         "--as-of",
@@ -631,27 +599,21 @@ fn reference_numbers_and_bulk_checks_through_the_folder() {
     drop(watcher);
     let name = "OQSmuquc02req_9000.xml";
     let body = format!("<ReceptionNumber>{reception}</ReceptionNumber>");
-    drop_request(
-        &dir,
-        name,
-        &message(&institution, &body, false, true),
-        false,
-    );
-    let _watcher = start_watcher(&dir, &center, &cert, &log);
-    let (_, r) = wait_response(&dir, "OQSmuquc02res_9000.xml");
+    drop_request(dir, name, &message(institution, &body, false, true), false);
+    let _watcher = start_watcher(dir, center, cert, log);
+    let (_, r) = wait_response(dir, "OQSmuquc02res_9000.xml");
     assert_eq!(r.header.segment, SegmentOfResult::Normal);
     assert_eq!(r.header.charset, CharacterCodeIdentifier::ShiftJis);
     assert_eq!(r.body.bulk_results, done.body.bulk_results);
 
     // An unknown reception number is an error, not a hang.
     let body = "<ReceptionNumber>B000000000000000000000000</ReceptionNumber>";
-    drop_request(
-        &dir,
+    let (_, r) = ask(
+        dir,
         "OQSmuquc02req_9001.xml",
-        &message(&institution, body, false, false),
+        &message(institution, body, false, false),
         false,
     );
-    let (_, r) = wait_response(&dir, "OQSmuquc02res_9001.xml");
     assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
     wait_for(&dir.join("req/error/OQSmuquc02req_9001.xml"));
 }

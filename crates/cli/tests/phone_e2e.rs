@@ -28,6 +28,19 @@ struct World {
 }
 
 impl World {
+    /// A world on the database at `url` with its center started.
+    fn started(data: &Path, url: &str) -> World {
+        let mut w = World {
+            data: data.to_path_buf(),
+            url: url.to_owned(),
+            center: "https://127.0.0.1:0".into(),
+            terminal: PathBuf::new(),
+            server: None,
+        };
+        w.start_center();
+        w
+    }
+
     fn center_args(&self) -> Vec<String> {
         vec![
             "--center".into(),
@@ -35,13 +48,6 @@ impl World {
             "--data-dir".into(),
             self.data.to_str().unwrap().into(),
         ]
-    }
-
-    fn phone(&self, args: &[&str]) -> String {
-        let mut a: Vec<String> = vec!["phone".into()];
-        a.extend(args.iter().map(|s| s.to_string()));
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        run(&a)
     }
 
     /// `onshi phone SUB ARGS --center … --data-dir …`, expecting failure; its stderr.
@@ -61,69 +67,27 @@ impl World {
     }
 
     fn with_center(&self, sub: &str, args: &[&str]) -> String {
-        let mut a: Vec<String> = vec![sub.into()];
-        a.extend(args.iter().map(|s| s.to_string()));
-        a.extend(self.center_args());
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        self.phone(&a)
+        phone_at(&self.center, &self.data, sub, args)
     }
 
     fn new_phone(&self, name: &str, args: &[&str]) -> PathBuf {
         let p = self.data.join(name);
-        let mut a = vec!["new", "--out", p.to_str().unwrap()];
-        a.extend_from_slice(args);
-        self.phone(&a);
+        new_phone(&p, args);
         p
     }
 
     fn issue_card(&self, person: i64, name: &str) -> PathBuf {
         let out = self.data.join(name);
-        run(&[
-            "card",
-            "issue-for",
-            "--database-url",
-            &self.url,
-            "--data-dir",
-            self.data.to_str().unwrap(),
-            "--person",
-            &person.to_string(),
-            "--out",
-            out.to_str().unwrap(),
-            "--pin",
-            "1234",
-        ]);
+        issue_card(&self.url, &self.data, &person.to_string(), &out);
         out
     }
 
     /// Set-up through the portal app, then the phone waits on its push channel in a
     /// separate process; returns the seconds from the request to the push.
     fn setup_and_wait(&self, phone: &Path, card: &Path, extra: &[&str]) -> f64 {
-        let mut a = vec![
-            "--phone",
-            phone.to_str().unwrap(),
-            "--card",
-            card.to_str().unwrap(),
-            "--sign-password",
-            "ONSHI2025",
-        ];
-        a.extend_from_slice(extra);
         let started = Instant::now();
-        let out = self.with_center("setup", &a);
-        assert!(out.contains("set-up requested"), "{out}");
-        let waited = run(&[
-            "phone",
-            "wait",
-            "--phone",
-            phone.to_str().unwrap(),
-            "--data-dir",
-            self.data.to_str().unwrap(),
-            "--timeout",
-            "60",
-        ]);
-        let elapsed = started.elapsed().as_secs_f64();
-        assert!(waited.contains("push: ready"), "{waited}");
-        assert!(waited.contains("credential installed"), "{waited}");
-        elapsed
+        set_up_phone(&self.center, &self.data, phone, card, extra);
+        started.elapsed().as_secs_f64()
     }
 
     fn reception(&self, phone: &Path, kind: &str, extra: &[&str]) -> Value {
@@ -145,6 +109,18 @@ impl World {
         ];
         a.extend_from_slice(extra);
         serde_json::from_str(&run(&a)).expect("reception JSON")
+    }
+
+    /// A reception that is done.
+    #[track_caller]
+    fn reception_done(&self, phone: &Path, kind: &str, extra: &[&str]) {
+        assert_eq!(self.reception(phone, kind, extra)["outcome"], "done");
+    }
+
+    /// A reception that fails with `failure`.
+    #[track_caller]
+    fn reception_fails(&self, phone: &Path, kind: &str, extra: &[&str], failure: &str) {
+        assert_eq!(failure_id(&self.reception(phone, kind, extra)), failure);
     }
 
     fn http(&self) -> reqwest::Client {
@@ -179,6 +155,16 @@ impl World {
 fn failure_id(v: &Value) -> &str {
     assert_eq!(v["outcome"], "failed", "{v:#}");
     v["failure"]["id"].as_str().unwrap()
+}
+
+/// The ids of a reception's messages.
+fn message_ids(r: &Value) -> Vec<&str> {
+    r["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect()
 }
 
 /// The serial of a phone's user-authentication certificate, verified against J-LIS's
@@ -224,30 +210,20 @@ async fn phones_from_set_up_to_revocation() {
         store.close().await;
         (v.person.id, inst.to_string())
     };
-    let mut w = World {
-        data: data.clone(),
-        url: url.clone(),
-        center: "https://127.0.0.1:0".into(),
-        terminal: PathBuf::new(),
-        server: None,
-    };
-    w.start_center();
+    let mut w = World::started(&data, &url);
     w.terminal = enroll(&url, &data, &institution, "T01");
     let card = w.issue_card(person, "card.json");
 
     // Is my phone supported? The API, the page, and a refused set-up.
     let http = w.http();
-    let v: Value = http
-        .get(format!(
+    let v = get_json(
+        &http,
+        format!(
             "{}/v1/phone/compatibility/check?platform=iphone&model=iPhone%2015&os=18.4",
             w.center
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(v["supported"], false, "{v}");
     assert_eq!(v["reason"], "os_too_old");
     assert!(
@@ -269,30 +245,9 @@ async fn phones_from_set_up_to_revocation() {
     assert!(page.contains("iPhone XS 以降"), "{page}");
     let old = w.new_phone(
         "old-android.json",
-        &[
-            "--platform",
-            "android",
-            "--model",
-            "Pixel 8",
-            "--os",
-            "13",
-            "--pin",
-            "5678",
-            "--sign-password",
-            "PHONE123",
-        ],
+        &android_phone("Pixel 8", "13", "5678", "PHONE123"),
     );
-    let err = w.phone_fails(
-        "setup",
-        &[
-            "--phone",
-            old.to_str().unwrap(),
-            "--card",
-            card.to_str().unwrap(),
-            "--sign-password",
-            "ONSHI2025",
-        ],
-    );
+    let err = w.phone_fails("setup", &setup_args(&old, &card));
     assert!(
         err.contains("phone_unsupported") && err.contains("14 以降"),
         "{err}"
@@ -301,18 +256,7 @@ async fn phones_from_set_up_to_revocation() {
     // Android: set-up, the push, and the reception with the phone PIN relayed.
     let android = w.new_phone(
         "android.json",
-        &[
-            "--platform",
-            "android",
-            "--model",
-            "Pixel 8",
-            "--os",
-            "14",
-            "--pin",
-            "5678",
-            "--sign-password",
-            "PHONE123",
-        ],
+        &android_phone("Pixel 8", "14", "5678", "PHONE123"),
     );
     let secs = w.setup_and_wait(&android, &card, &[]);
     eprintln!("set-up to installed credential: {secs:.2} s (issuance delay {DELAY})");
@@ -324,24 +268,16 @@ async fn phones_from_set_up_to_revocation() {
     assert_eq!(r["outcome"], "done", "{r:#}");
     assert_eq!(r["method"], "android_pin");
     assert_eq!(r["result"]["validity"], "1", "{r:#}");
-    let ids: Vec<&str> = r["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let ids = message_ids(&r);
     assert!(ids.contains(&"phone_wrong_pin"), "{ids:?}");
-    let checks: Vec<Value> = terminal_http(&w.terminal)
-        .get(format!(
-            "{}/v1/institutions/{institution}/checks?limit=5",
-            w.center
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let checks: Vec<Value> = serde_json::from_value(
+        get_json(
+            &terminal_http(&w.terminal),
+            format!("{}/v1/institutions/{institution}/checks?limit=5", w.center),
+        )
+        .await,
+    )
+    .unwrap();
     assert_eq!(
         checks[0]["method"], "4",
         "recorded as スマートフォン（Android）: {checks:?}"
@@ -363,59 +299,21 @@ async fn phones_from_set_up_to_revocation() {
     assert_eq!(r["problem"], "phone_suspended");
     let s = w.with_center("resume", &app);
     assert!(s.contains("\"issued\""), "{s}");
-    assert_eq!(
-        w.reception(&android, "android", &["--pin", "5678"])["outcome"],
-        "done"
-    );
+    w.reception_done(&android, "android", &["--pin", "5678"]);
 
     // A center killed with -9 while the next set-up's job waits: the job survives and
     // the restarted center issues it.
-    let iphone = w.new_phone(
-        "iphone.json",
-        &[
-            "--platform",
-            "iphone",
-            "--model",
-            "iPhone 15",
-            "--os",
-            "18.5",
-            "--biometric",
-            "face-id",
-        ],
-    );
-    let out = w.with_center(
-        "setup",
-        &[
-            "--phone",
-            iphone.to_str().unwrap(),
-            "--card",
-            card.to_str().unwrap(),
-            "--sign-password",
-            "ONSHI2025",
-            "--input-pin",
-            "1234",
-        ],
-    );
+    let iphone = w.new_phone("iphone.json", &IPHONE_15);
+    let mut a = setup_args(&iphone, &card);
+    a.extend(["--input-pin", "1234"]);
+    let out = w.with_center("setup", &a);
     assert!(out.contains("set-up requested"), "{out}");
     if let Some(s) = w.server.as_mut() {
         s.child.kill().unwrap(); // SIGKILL
         s.child.wait().unwrap();
     }
     w.start_center();
-    let waited = run(&[
-        "phone",
-        "wait",
-        "--phone",
-        iphone.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--timeout",
-        "60",
-    ]);
-    assert!(
-        waited.contains("push: ready") && waited.contains("credential installed"),
-        "{waited}"
-    );
+    wait_for_credential(&iphone, &data);
 
     // iPhone: no biometric first (the phone refuses to sign), then Face ID.
     let r = w.reception(
@@ -425,12 +323,7 @@ async fn phones_from_set_up_to_revocation() {
     );
     assert_eq!(r["outcome"], "done", "{r:#}");
     assert_eq!(r["method"], "iphone_biometric");
-    let ids: Vec<&str> = r["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let ids = message_ids(&r);
     assert!(ids.contains(&"phone_biometric_failed"), "{ids:?}");
     let r = w.reception(
         &iphone,
@@ -455,18 +348,7 @@ async fn phones_from_set_up_to_revocation() {
     std::fs::copy(&android, &copy).unwrap();
     let android2 = w.new_phone(
         "android2.json",
-        &[
-            "--platform",
-            "android",
-            "--model",
-            "Pixel 9",
-            "--os",
-            "15",
-            "--pin",
-            "4321",
-            "--sign-password",
-            "PHONE456",
-        ],
+        &android_phone("Pixel 9", "15", "4321", "PHONE456"),
     );
     let out = w.with_center(
         "replace",
@@ -484,14 +366,8 @@ async fn phones_from_set_up_to_revocation() {
         ],
     );
     assert!(out.contains("credential installed"), "{out}");
-    assert_eq!(
-        failure_id(&w.reception(&copy, "android", &["--pin", "5678"])),
-        "phone_revoked"
-    );
-    assert_eq!(
-        w.reception(&android2, "android", &["--pin", "4321"])["outcome"],
-        "done"
-    );
+    w.reception_fails(&copy, "android", &["--pin", "5678"], "phone_revoked");
+    w.reception_done(&android2, "android", &["--pin", "4321"]);
 
     // The portal lists the holder's phones with their states.
     let list = w.with_center("list", &["--card", card.to_str().unwrap(), "--pin", "1234"]);
@@ -520,13 +396,12 @@ async fn phones_from_set_up_to_revocation() {
         "--reason",
         "lost",
     ]);
-    assert_eq!(
-        failure_id(&w.reception(&android2, "android", &["--pin", "4321"])),
-        "phone_revoked"
-    );
-    assert_eq!(
-        failure_id(&w.reception(&iphone, "iphone", &["--biometric", "match"])),
-        "phone_revoked"
+    w.reception_fails(&android2, "android", &["--pin", "4321"], "phone_revoked");
+    w.reception_fails(
+        &iphone,
+        "iphone",
+        &["--biometric", "match"],
+        "phone_revoked",
     );
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -552,29 +427,12 @@ async fn phones_from_set_up_to_revocation() {
     let card2 = w.issue_card(person, "card2.json");
     let android3 = w.new_phone(
         "android3.json",
-        &[
-            "--platform",
-            "android",
-            "--model",
-            "Pixel 8",
-            "--os",
-            "14",
-            "--pin",
-            "1111",
-            "--sign-password",
-            "PHONE789",
-        ],
+        &android_phone("Pixel 8", "14", "1111", "PHONE789"),
     );
     w.setup_and_wait(&android3, &card2, &[]);
-    assert_eq!(
-        w.reception(&android3, "android", &["--pin", "1111"])["outcome"],
-        "done"
-    );
+    w.reception_done(&android3, "android", &["--pin", "1111"]);
     w.issue_card(person, "card3.json");
-    assert_eq!(
-        failure_id(&w.reception(&android3, "android", &["--pin", "1111"])),
-        "phone_revoked"
-    );
+    w.reception_fails(&android3, "android", &["--pin", "1111"], "phone_revoked");
 }
 
 /// Two center processes on one PostgreSQL and one J-LIS directory: set-ups through either
@@ -609,68 +467,24 @@ async fn two_centers_on_postgresql_issue_each_phone_once() {
         ids
     };
     assert_eq!(persons.len(), 4);
-    let mut a = World {
-        data: data.clone(),
-        url: url.clone(),
-        center: "https://127.0.0.1:0".into(),
-        terminal: PathBuf::new(),
-        server: None,
-    };
-    a.start_center();
-    let mut b = World {
-        data: data.clone(),
-        url: url.clone(),
-        center: "https://127.0.0.1:0".into(),
-        terminal: PathBuf::new(),
-        server: None,
-    };
-    b.start_center();
+    let a = World::started(&data, &url);
+    let b = World::started(&data, &url);
     let mut phones = Vec::new();
     for (i, person) in persons.iter().enumerate() {
         let (via, other) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
         let card = via.issue_card(*person, &format!("card{i}.json"));
         let phone = via.new_phone(
             &format!("phone{i}.json"),
-            &[
-                "--platform",
-                "android",
-                "--model",
-                "Pixel 8",
-                "--os",
-                "14",
-                "--pin",
-                "5678",
-                "--sign-password",
-                "PHONE123",
-            ],
+            &android_phone("Pixel 8", "14", "5678", "PHONE123"),
         );
-        let out = via.with_center(
-            "setup",
-            &[
-                "--phone",
-                phone.to_str().unwrap(),
-                "--card",
-                card.to_str().unwrap(),
-                "--sign-password",
-                "ONSHI2025",
-            ],
-        );
+        let out = via.with_center("setup", &setup_args(&phone, &card));
         assert!(out.contains("set-up requested"), "{out}");
         // The phone keeps its push channel on the other center.
         let st = PathBuf::from(format!("{}.portal.json", phone.display()));
         let text = std::fs::read_to_string(&st).unwrap();
         std::fs::write(&st, text.replace(&via.center, &other.center)).unwrap();
         let child = Command::new(BIN)
-            .args([
-                "phone",
-                "wait",
-                "--phone",
-                phone.to_str().unwrap(),
-                "--data-dir",
-                data.to_str().unwrap(),
-                "--timeout",
-                "60",
-            ])
+            .args(phone_wait_args(&phone, &data))
             .output();
         phones.push((phone, child));
     }

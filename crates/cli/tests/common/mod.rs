@@ -140,3 +140,126 @@ pub fn tempdir(tag: &str) -> std::path::PathBuf {
 }
 
 pub mod tls;
+
+/// Issues a card (PIN 1234) to `person` as `out`, through `onshi card issue-for`.
+pub fn issue_card(url: &str, data: &std::path::Path, person: &str, out: &std::path::Path) {
+    run(&[
+        "card",
+        "issue-for",
+        "--database-url",
+        url,
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--person",
+        person,
+        "--out",
+        out.to_str().unwrap(),
+        "--pin",
+        "1234",
+    ]);
+}
+
+/// The `onshi phone new` arguments of an Android phone.
+pub fn android_phone<'a>(
+    model: &'a str,
+    os: &'a str,
+    pin: &'a str,
+    sign_password: &'a str,
+) -> [&'a str; 10] {
+    [
+        "--platform",
+        "android",
+        "--model",
+        model,
+        "--os",
+        os,
+        "--pin",
+        pin,
+        "--sign-password",
+        sign_password,
+    ]
+}
+
+/// The `onshi phone new` arguments of an iPhone 15 on iOS 18.5 with Face ID.
+pub const IPHONE_15: [&str; 8] = [
+    "--platform",
+    "iphone",
+    "--model",
+    "iPhone 15",
+    "--os",
+    "18.5",
+    "--biometric",
+    "face-id",
+];
+
+/// `onshi phone new --out OUT ARGS`: a new virtual phone, not set up.
+pub fn new_phone(out: &std::path::Path, args: &[&str]) {
+    let mut a = vec!["phone", "new", "--out", out.to_str().unwrap()];
+    a.extend_from_slice(args);
+    run(&a);
+}
+
+/// `onshi phone SUB ARGS --center CENTER --data-dir DATA`, run to completion; its stdout.
+pub fn phone_at(center: &str, data: &std::path::Path, sub: &str, args: &[&str]) -> String {
+    let mut a = vec!["phone", sub];
+    a.extend_from_slice(args);
+    a.extend(["--center", center, "--data-dir", data.to_str().unwrap()]);
+    run(&a)
+}
+
+/// The portal app's set-up arguments: `phone` signed for with `card` (password ONSHI2025).
+pub fn setup_args<'a>(phone: &'a std::path::Path, card: &'a std::path::Path) -> Vec<&'a str> {
+    vec![
+        "--phone",
+        phone.to_str().unwrap(),
+        "--card",
+        card.to_str().unwrap(),
+        "--sign-password",
+        "ONSHI2025",
+    ]
+}
+
+/// `onshi phone wait` for `phone` (J-LIS state in `data`), at most 60 s.
+pub fn phone_wait_args<'a>(phone: &'a std::path::Path, data: &'a std::path::Path) -> [&'a str; 8] {
+    [
+        "phone",
+        "wait",
+        "--phone",
+        phone.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--timeout",
+        "60",
+    ]
+}
+
+/// The phone waits on its push channel; checks the push arrived and the credential is
+/// installed.
+pub fn wait_for_credential(phone: &std::path::Path, data: &std::path::Path) {
+    let waited = run(&phone_wait_args(phone, data));
+    assert!(
+        waited.contains("push: ready") && waited.contains("credential installed"),
+        "{waited}"
+    );
+}
+
+/// Set-up from the portal app with `card` (`extra` arguments added) at `center`, then the
+/// phone waits for its push and its credential.
+pub fn set_up_phone(
+    center: &str,
+    data: &std::path::Path,
+    phone: &std::path::Path,
+    card: &std::path::Path,
+    extra: &[&str],
+) {
+    let mut a = setup_args(phone, card);
+    a.extend_from_slice(extra);
+    let out = phone_at(center, data, "setup", &a);
+    assert!(out.contains("set-up requested"), "{out}");
+    wait_for_credential(phone, data);
+}
+
+/// GET `url` with `client`; the JSON answer.
+pub async fn get_json(client: &reqwest::Client, url: String) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
