@@ -11,6 +11,8 @@ use onshi_store::Store;
 
 /// The PIN of every demo card.
 pub const DEMO_PIN: &str = "1234";
+/// The 署名用パスワード of the demo cards (and the Android phone's signing password).
+pub const DEMO_SIGN_PASSWORD: &str = "ONSHI2025";
 
 /// What the demo's clinic side offers.
 pub struct DemoTerminal {
@@ -20,6 +22,8 @@ pub struct DemoTerminal {
     pub center: String,
     /// The card files and their holders.
     pub cards: Vec<(String, String)>,
+    /// The phone files (set up in the background on first start) and their holders' cards.
+    pub phones: Vec<(String, String)>,
 }
 
 /// Enrols the demo terminal and issues the demo cards (first start only), then starts the
@@ -81,6 +85,7 @@ pub async fn start(
         }
     });
     let center = format!("https://{tls_addr}");
+    let phones = set_up_phones(&cards_dir, &center, data_dir);
 
     let key = data_dir
         .join("jlis")
@@ -110,7 +115,57 @@ pub async fn start(
         pages,
         center,
         cards,
+        phones,
     })
+}
+
+/// The demo's phones: an Android phone for the first patient and an iPhone for the
+/// second, set up through the center's smartphone service like any phone (first start
+/// only; it takes the issuance delay, a few seconds, in a thread of its own). Returns the
+/// phone files' names with their holders' cards.
+fn set_up_phones(cards_dir: &Path, center: &str, data_dir: &Path) -> Vec<(String, String)> {
+    use onshi_card::phone::Platform;
+    let wanted = [
+        (
+            "patient-1.card",
+            "patient-1-android.phone",
+            Platform::Android,
+        ),
+        ("patient-2.card", "patient-2-iphone.phone", Platform::Iphone),
+    ];
+    let mut phones = Vec::new();
+    let mut to_set_up = Vec::new();
+    for (card, phone, platform) in wanted {
+        if !cards_dir.join(card).exists() {
+            continue;
+        }
+        phones.push((phone.to_owned(), card.to_owned()));
+        if !cards_dir.join(phone).exists() {
+            to_set_up.push((cards_dir.join(card), cards_dir.join(phone), platform));
+        }
+    }
+    if !to_set_up.is_empty() {
+        let center = center.to_owned();
+        let data_dir = data_dir.to_owned();
+        std::thread::spawn(move || {
+            for (card, phone, platform) in to_set_up {
+                if let Err(e) = crate::phone_cmd::set_up_demo_phone(
+                    &phone,
+                    &card,
+                    platform,
+                    DEMO_PIN,
+                    DEMO_SIGN_PASSWORD,
+                    &center,
+                    &data_dir,
+                ) {
+                    eprintln!("demo phone {} not set up: {e:#}", phone.display());
+                    // A half-made phone would be listed without a credential.
+                    let _ = std::fs::remove_file(&phone);
+                }
+            }
+        });
+    }
+    phones
 }
 
 /// Cards for three registered patients, one card not yet registered for insurance
@@ -151,7 +206,7 @@ async fn issue_cards(
             person: i64::try_from(person)?,
             out: cards_dir.join(&name),
             pin: DEMO_PIN.to_owned(),
-            sign_password: "ONSHI2025".to_owned(),
+            sign_password: DEMO_SIGN_PASSWORD.to_owned(),
         };
         let issued = tokio::task::spawn_blocking(move || crate::registry::issue_for(args)).await?;
         if let Err(e) = issued {

@@ -383,12 +383,21 @@ fn signed_request(
     })
 }
 
+/// What the app tells its user: printed by the commands, silent in the demo.
+type Say<'a> = &'a dyn Fn(&str);
+
+/// Prints a line (the commands' [`Say`]).
+fn print_line(line: &str) {
+    println!("{line}");
+}
+
 fn apply(
     phone_path: &Path,
     card: &Path,
     sign_password: &str,
     input_pin: Option<&str>,
     center: &CenterArgs,
+    say: Say,
 ) -> Result<(Http, SetupAccepted)> {
     let phone = PhoneFile::load(phone_path)?;
     let http = center.http()?;
@@ -407,11 +416,50 @@ fn apply(
             token: accepted.token.clone(),
         })?,
     )?;
-    println!(
+    say(&format!(
         "申請を受け付けました / set-up requested: application {} ({}), ready in about {} s",
         accepted.application_id, accepted.state, accepted.ready_in_seconds
-    );
+    ));
     Ok((http, accepted))
+}
+
+/// A phone of the demo, set up for `card` end to end: made (`Pixel 8` on Android 14 with
+/// phone PIN `pin` and signing password `sign_password`, or `iPhone 15` on iOS 18.5 with
+/// Face ID), its set-up request signed with the card, the push awaited and the credential
+/// installed. Blocking: call it from a thread of its own.
+pub fn set_up_demo_phone(
+    out: &Path,
+    card: &Path,
+    platform: Platform,
+    pin: &str,
+    sign_password: &str,
+    center: &str,
+    data_dir: &Path,
+) -> Result<()> {
+    let os = |v: &str| -> Result<OsVersion> { v.parse().map_err(|e| anyhow!("{v}: {e}")) };
+    let (handset, pins) = match platform {
+        Platform::Android => (
+            Handset::android("Pixel 8", os("14")?)?,
+            Some(PhonePins {
+                auth: Pin::from(pin),
+                sign: Pin::upper(sign_password),
+            }),
+        ),
+        Platform::Iphone => (
+            Handset::iphone("iPhone 15", os("18.5")?, Biometric::FaceId)?,
+            None,
+        ),
+    };
+    onshi_card::phone::new_phone(handset, pins)?.save(out)?;
+    let center = CenterArgs {
+        center: center.to_owned(),
+        ca: None,
+        data_dir: data_dir.to_owned(),
+    };
+    let input_pin = (platform == Platform::Iphone).then_some(pin);
+    // Quiet: the demo's banner owns the terminal, and its output may be closed.
+    let (http, _) = apply(out, card, sign_password, input_pin, &center, &|_| {})?;
+    wait_with(&http, out, Duration::from_secs(120), &|_| {})
 }
 
 fn setup(a: SetupArgs) -> Result<()> {
@@ -421,9 +469,10 @@ fn setup(a: SetupArgs) -> Result<()> {
         &a.sign_password,
         a.input_pin.as_deref(),
         &a.center,
+        &print_line,
     )?;
     if a.wait {
-        wait_with(&http, &a.phone, Duration::from_secs(a.timeout))?;
+        wait_with(&http, &a.phone, Duration::from_secs(a.timeout), &print_line)?;
     }
     Ok(())
 }
@@ -456,7 +505,7 @@ fn http_for_phone(phone: &Path, ca: Option<PathBuf>, data_dir: PathBuf) -> Resul
 
 fn wait(a: WaitArgs) -> Result<()> {
     let http = http_for_phone(&a.phone, a.ca, a.data_dir)?;
-    wait_with(&http, &a.phone, Duration::from_secs(a.timeout))
+    wait_with(&http, &a.phone, Duration::from_secs(a.timeout), &print_line)
 }
 
 /// One server-sent event.
@@ -467,7 +516,7 @@ struct Sse {
 
 /// Opens the push channel and returns the first `ready` or `ended` event, printing each
 /// event as it arrives.
-fn listen(http: &Http, st: &PortalState, timeout: Duration) -> Result<Sse> {
+fn listen(http: &Http, st: &PortalState, timeout: Duration, say: Say) -> Result<Sse> {
     let url = http.url(&format!(
         "/v1/phone/applications/{}/events",
         st.application_id
@@ -513,12 +562,12 @@ fn listen(http: &Http, st: &PortalState, timeout: Duration) -> Result<Sse> {
                 if ev.data.is_empty() {
                     continue; // keep-alive comment
                 }
-                println!(
+                say(&format!(
                     "push: {} after {:.1} s {}",
                     ev.event,
                     started.elapsed().as_secs_f64(),
                     ev.data
-                );
+                ));
                 if ev.event == EVENT_READY || ev.event == EVENT_ENDED {
                     return Ok(ev);
                 }
@@ -527,9 +576,9 @@ fn listen(http: &Http, st: &PortalState, timeout: Duration) -> Result<Sse> {
     })
 }
 
-fn wait_with(http: &Http, phone_path: &Path, timeout: Duration) -> Result<()> {
+fn wait_with(http: &Http, phone_path: &Path, timeout: Duration, say: Say) -> Result<()> {
     let st = load_portal_state(phone_path)?;
-    let ev = listen(http, &st, timeout)?;
+    let ev = listen(http, &st, timeout, say)?;
     if ev.event == EVENT_ENDED {
         let s: PhoneStatus = serde_json::from_str(&ev.data)?;
         bail!(
@@ -547,10 +596,10 @@ fn wait_with(http: &Http, phone_path: &Path, timeout: Duration) -> Result<()> {
             .bearer_auth(&st.token),
     )?;
     install(phone_path, &cred)?;
-    println!(
+    say(&format!(
         "スマホ用電子証明書を登録しました / credential installed on {}",
         phone_path.display()
-    );
+    ));
     Ok(())
 }
 
@@ -706,8 +755,9 @@ fn replace(a: ReplaceArgs) -> Result<()> {
         &a.sign_password,
         a.input_pin.as_deref(),
         &a.center,
+        &print_line,
     )?;
-    wait_with(&http, &a.phone, Duration::from_secs(a.timeout))?;
+    wait_with(&http, &a.phone, Duration::from_secs(a.timeout), &print_line)?;
     if let Some(old) = &a.old {
         let mut f = PhoneFile::load(old)?;
         onshi_card::phone::remove_credentials(&mut f);

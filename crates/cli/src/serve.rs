@@ -350,6 +350,15 @@ async fn print_banner(
         for (name, holder) in &t.cards {
             println!("  {name:<20} {holder}");
         }
+        if !t.phones.is_empty() {
+            println!(
+                "Smartphones on the panel's general-purpose reader (スマートフォンを利用; Android: phone PIN {}, iPhone: Face ID on the panel; set up in the background on the first run):",
+                crate::demo_terminal::DEMO_PIN
+            );
+            for (name, card) in &t.phones {
+                println!("  {name:<26} the holder of {card}");
+            }
+        }
     }
     println!();
     println!("Ctrl-C stops the demo; the next start reuses the data.");

@@ -110,6 +110,22 @@ async fn demo_seeds_once_serves_and_stops_cleanly() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["validity"], "1", "{v}");
 
+    // The demo's phones are set up through the center's smartphone service on first
+    // start: an Android phone and an iPhone, each with its credential installed.
+    for phone in ["patient-1-android.phone", "patient-2-iphone.phone"] {
+        assert!(text.contains(phone), "{phone} listed: {text}");
+        let path = dir.join("cards").join(phone);
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let issued = onshi_card::phone::PhoneFile::load(&path).is_ok_and(|p| p.is_issued());
+            if issued {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{phone} was not set up in time");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     let status = interrupt(&mut child);
     assert!(status.success(), "clean exit on Ctrl-C: {status:?}");
     assert!(dir.join("center.db").exists());
