@@ -64,8 +64,14 @@ impl AdminToken {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(dir)?;
                 let token = Self::generate();
-                write_secret(&path, token.0.as_bytes())?;
-                Ok(token)
+                match write_secret(&path, token.0.as_bytes()) {
+                    Ok(()) => Ok(token),
+                    // Another process made it first: that one is the token.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::load_or_create(dir)
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Err(e) => Err(e),
         }
@@ -84,15 +90,27 @@ impl AdminToken {
     }
 }
 
+/// Writes a new secret file whole or not at all: a reader never sees it empty or half
+/// written (it is written beside, then linked into place), and an existing file is never
+/// replaced (`AlreadyExists`).
 fn write_secret(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(name);
     let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
+    o.write(true).create(true).truncate(true);
     #[cfg(unix)]
     o.mode(0o600);
-    o.open(path)?.write_all(bytes)
+    let written = o.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    linked
 }
 
 /// Equality whose time does not depend on where the inputs differ.
@@ -254,6 +272,44 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn the_token_file_is_written_whole_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!(
+            "onshi-admin-token-{}-{}",
+            std::process::id(),
+            random_hex()
+        ));
+        let first = AdminToken::load_or_create(&dir).unwrap();
+        let written = std::fs::read_to_string(dir.join(TOKEN_FILE)).unwrap();
+        assert_eq!(written, first.expose());
+        assert_eq!(
+            AdminToken::load_or_create(&dir).unwrap().expose(),
+            first.expose(),
+            "kept across starts"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(TOKEN_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [TOKEN_FILE], "no temporary file left behind");
+        assert_eq!(
+            write_secret(&dir.join(TOKEN_FILE), b"other")
+                .unwrap_err()
+                .kind(),
+            std::io::ErrorKind::AlreadyExists
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
