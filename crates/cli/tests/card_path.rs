@@ -122,20 +122,7 @@ impl Terminal {
 }
 
 fn issue(url: &str, data: &Path, person: u64, out: &Path) -> JpkiClient<VirtualCard> {
-    run(&[
-        "card",
-        "issue-for",
-        "--database-url",
-        url,
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--person",
-        &person.to_string(),
-        "--out",
-        out.to_str().unwrap(),
-        "--pin",
-        "1234",
-    ]);
+    issue_card(url, data, &person.to_string(), out);
     JpkiClient::new(VirtualCard::new(CardFile::load(out).unwrap()))
 }
 
