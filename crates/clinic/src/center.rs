@@ -343,9 +343,12 @@ impl CenterClient {
         }
     }
 
-    /// `POST /v1/eligibility/card`.
+    /// `POST /v1/eligibility/card`; the challenge the answer carries is kept for
+    /// [`Self::challenge_or_spare`].
     pub async fn check_card(&self, request: &CardCheckRequest) -> Result<CardCheck, CenterError> {
-        self.post("/v1/eligibility/card", request).await
+        let answer = self.post("/v1/eligibility/card", request).await?;
+        self.keep_spare(&answer);
+        Ok(answer)
     }
 
     /// `POST /v1/card/link`.
@@ -358,7 +361,9 @@ impl CenterClient {
         &self,
         request: &crate::reception::PhoneCheckRequest,
     ) -> Result<CardCheck, CenterError> {
-        self.post("/v1/eligibility/card", request).await
+        let answer = self.post("/v1/eligibility/card", request).await?;
+        self.keep_spare(&answer);
+        Ok(answer)
     }
 
     /// `POST /v1/eligibility/insurance-data`: the qualification by the data of an
@@ -520,9 +525,7 @@ impl Center for BlockingCenter {
         self.runtime.block_on(self.client.challenge_or_spare())
     }
     fn check_card(&mut self, request: &CardCheckRequest) -> Result<CardCheck, CenterError> {
-        let answer = self.runtime.block_on(self.client.check_card(request))?;
-        self.client.keep_spare(&answer);
-        Ok(answer)
+        self.runtime.block_on(self.client.check_card(request))
     }
     fn link_card(&mut self, request: &LinkRequest) -> Result<Linked, CenterError> {
         self.runtime.block_on(self.client.link_card(request))
@@ -531,8 +534,6 @@ impl Center for BlockingCenter {
         &mut self,
         request: &crate::reception::PhoneCheckRequest,
     ) -> Result<CardCheck, CenterError> {
-        let answer = self.runtime.block_on(self.client.check_phone(request))?;
-        self.client.keep_spare(&answer);
-        Ok(answer)
+        self.runtime.block_on(self.client.check_phone(request))
     }
 }

@@ -198,9 +198,21 @@ async fn a_checks_next_challenge_is_used_once_while_fresh() {
         "challenge": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
         "expires_at": (Utc::now() + Duration::seconds(120)).to_rfc3339()})
     .to_string();
+    let answer_json = |expires: chrono::DateTime<Utc>| {
+        serde_json::json!({
+            "check_id": "1", "reception_id": "1", "reference": "1", "validity": "1",
+            "processed_at": "2025-06-02T09:00:00", "as_of": "2025-06-02", "records": [],
+            "next_challenge": {"challenge": "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+                               "expires_at": expires.to_rfc3339()}})
+    };
     let (addr, seen) = serve(
         &p,
         vec![
+            (
+                200,
+                "application/json",
+                answer_json(Utc::now() + Duration::seconds(119)).to_string(),
+            ),
             (200, "application/json", fetched.clone()),
             (200, "application/json", fetched),
         ],
@@ -208,22 +220,31 @@ async fn a_checks_next_challenge_is_used_once_while_fresh() {
     let base = format!("https://localhost:{}", addr.port());
     let client = CenterClient::new(&base, &credentials(&p)).unwrap();
     let answer = |expires: chrono::DateTime<Utc>| -> onshi_clinic::wire::CardCheck {
-        serde_json::from_value(serde_json::json!({
-            "check_id": "1", "reception_id": "1", "reference": "1", "validity": "1",
-            "processed_at": "2025-06-02T09:00:00", "as_of": "2025-06-02", "records": [],
-            "next_challenge": {"challenge": "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
-                               "expires_at": expires.to_rfc3339()}}))
-        .unwrap()
+        serde_json::from_value(answer_json(expires)).unwrap()
     };
-    // A kept challenge with time to live is handed out once, without a request.
-    client.keep_spare(&answer(Utc::now() + Duration::seconds(119)));
+    // A check's answer leaves its carried challenge with the client, which hands it out
+    // once, without a request.
+    let check = onshi_clinic::wire::CardCheckRequest {
+        institution_code: "0110113719".into(),
+        method: onshi_clinic::Method::Pin,
+        certificate: vec![1],
+        challenge: vec![2],
+        signed_at: onshi_clinic::SignedAt::at(Utc::now()),
+        signature: Some(vec![3]),
+        face: None,
+        visual: None,
+        consents: vec![],
+        as_of: None,
+    };
+    client.check_card(&check).await.unwrap();
     assert_eq!(
         client.challenge_or_spare().await.unwrap().bytes,
         vec![7u8; 32]
     );
-    assert!(
-        seen.lock().unwrap().is_empty(),
-        "no request for a kept challenge"
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "only the check: no request for a kept challenge"
     );
     // Used: the next one is fetched.
     assert_eq!(
@@ -236,7 +257,7 @@ async fn a_checks_next_challenge_is_used_once_while_fresh() {
         client.challenge_or_spare().await.unwrap().bytes,
         (0u8..32).collect::<Vec<_>>()
     );
-    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert_eq!(seen.lock().unwrap().len(), 3);
 }
 
 #[tokio::test]

@@ -41,9 +41,7 @@ impl Center for HandleCenter {
         self.handle.block_on(self.client.challenge_or_spare())
     }
     fn check_card(&mut self, request: &CardCheckRequest) -> Result<CardCheck, CenterError> {
-        let answer = self.handle.block_on(self.client.check_card(request))?;
-        self.client.keep_spare(&answer);
-        Ok(answer)
+        self.handle.block_on(self.client.check_card(request))
     }
     fn link_card(&mut self, request: &LinkRequest) -> Result<Linked, CenterError> {
         self.handle.block_on(self.client.link_card(request))
@@ -52,9 +50,7 @@ impl Center for HandleCenter {
         &mut self,
         request: &crate::reception::PhoneCheckRequest,
     ) -> Result<CardCheck, CenterError> {
-        let answer = self.handle.block_on(self.client.check_phone(request))?;
-        self.client.keep_spare(&answer);
-        Ok(answer)
+        self.handle.block_on(self.client.check_phone(request))
     }
 }
 
