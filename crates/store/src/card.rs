@@ -409,29 +409,54 @@ impl Store {
         .bind(reception_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ConsentRow {
-                    reception_id: r.try_get("reception_id")?,
-                    person_id: r.try_get("person_id")?,
-                    institution_code: r.try_get("institution_code")?,
-                    kind: ConsentKind::parse(&r.try_get::<String, _>("kind")?).map_err(|e| {
-                        StoreError::Corrupt {
-                            table: "consents",
-                            detail: e.to_string(),
-                        }
-                    })?,
-                    consented_at: instant(r, "consented_at", "consents")?,
-                    available_until: instant(r, "available_until", "consents")?,
-                })
-            })
-            .collect()
+        decode_consents(&rows)
+    }
+
+    /// The consents a person gave at an institution's readers that are still available at
+    /// `now`, newest first.
+    pub async fn consents_available(
+        &self,
+        person_id: i64,
+        institution: &InstitutionCode,
+        now: NaiveDateTime,
+    ) -> Result<Vec<ConsentRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT reception_id, person_id, institution_code, kind, consented_at, available_until FROM consents \
+             WHERE person_id = $1 AND institution_code = $2 AND available_until > $3 \
+             ORDER BY consented_at DESC, id DESC",
+        )
+        .bind(person_id)
+        .bind(institution.as_str())
+        .bind(instant_to_db(now))
+        .fetch_all(self.pool())
+        .await?;
+        decode_consents(&rows)
     }
 
     /// A recorded check by id.
     pub async fn check(&self, id: i64) -> Result<Option<crate::CheckRow>, StoreError> {
         Ok(self.checks_where("id = $1", id).await?.into_iter().next())
     }
+}
+
+fn decode_consents(rows: &[sqlx::any::AnyRow]) -> Result<Vec<ConsentRow>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            Ok(ConsentRow {
+                reception_id: r.try_get("reception_id")?,
+                person_id: r.try_get("person_id")?,
+                institution_code: r.try_get("institution_code")?,
+                kind: ConsentKind::parse(&r.try_get::<String, _>("kind")?).map_err(|e| {
+                    StoreError::Corrupt {
+                        table: "consents",
+                        detail: e.to_string(),
+                    }
+                })?,
+                consented_at: instant(r, "consented_at", "consents")?,
+                available_until: instant(r, "available_until", "consents")?,
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn decode_cert(r: &sqlx::any::AnyRow) -> Result<CardCertificate, StoreError> {

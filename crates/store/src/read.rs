@@ -73,6 +73,14 @@ static BY_CARD: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+static BY_CARD_ANY_BIRTH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} WHERE r.insurer_number = $1 AND r.number = $2 AND r.symbol = $3 AND ($4 = '' OR r.branch = $4) \
+         ORDER BY r.qualification_date, r.id",
+        *RECORD_VIEW_SELECT
+    )
+});
+
 static SAMPLE_IN_FORCE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} WHERE r.qualification_date <= $1 AND (r.disqualification_date IS NULL OR r.disqualification_date > $1) \
@@ -228,6 +236,27 @@ impl Store {
             .bind(symbol.map(|s| s.as_str()).unwrap_or(""))
             .bind(branch.as_ref().map(|b| b.as_str()).unwrap_or(""))
             .bind(date_to_db(birth_date))
+            .fetch_all(self.read_pool())
+            .await?;
+        rows.iter().map(decode_view).collect()
+    }
+
+    /// Records matching what is printed on an insurance card or 資格確認書, whoever they
+    /// belong to: without a branch number a whole family's records match. For requests
+    /// that carry no birth date (the medication and check-up requests); the caller must
+    /// narrow the persons down by something else (a consent) before showing anything.
+    pub async fn records_by_card_any_birth(
+        &self,
+        insurer: &InsurerNumber,
+        number: &InsuredNumber,
+        symbol: Option<&InsuredCardSymbol>,
+        branch: Option<BranchNumber>,
+    ) -> Result<Vec<RecordView>, StoreError> {
+        let rows = sqlx::query(BY_CARD_ANY_BIRTH.as_str())
+            .bind(insurer.as_str())
+            .bind(number.as_str())
+            .bind(symbol.map(|s| s.as_str()).unwrap_or(""))
+            .bind(branch.as_ref().map(|b| b.as_str()).unwrap_or(""))
             .fetch_all(self.read_pool())
             .await?;
         rows.iter().map(decode_view).collect()

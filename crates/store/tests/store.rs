@@ -158,6 +158,32 @@ async fn exercise(url: String, window: std::time::Duration) {
             .unwrap()
             .is_empty()
     );
+    // Without the birth date the whole family on the card matches; a branch number
+    // narrows it to one person; a symbol not printed matches nobody.
+    let family = store
+        .records_by_card_any_birth(&insurer, &num, Some(&sym), None)
+        .await
+        .unwrap();
+    assert_eq!(family.len(), 3, "the head's two records and the child's");
+    assert!(family.iter().any(|v| v.person == head));
+    let branch_one = store
+        .records_by_card_any_birth(
+            &insurer,
+            &num,
+            Some(&sym),
+            Some(BranchNumber::new(1).unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(branch_one.len(), 1);
+    assert_eq!(branch_one[0].person, child);
+    assert!(
+        store
+            .records_by_card_any_birth(&insurer, &num, None, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(store.records_of_person(1).await.unwrap().len(), 2);
     assert_eq!(store.person(2).await.unwrap(), Some(child));
     assert_eq!(store.person(99).await.unwrap(), None);
@@ -476,6 +502,36 @@ async fn receptions(store: &Store, code: InstitutionCode) {
         store.record_reception(&reception(0)).await.unwrap(),
         ReceptionWrite::ChallengeReplayed
     ));
+
+    // The consents still available for a person at an institution, newest first: all of
+    // them within the 24 hours, none after, none for another person.
+    let available = store.consents_available(1, &code, at).await.unwrap();
+    assert_eq!(available.len(), 2 * RECEPTIONS);
+    assert!(
+        available
+            .windows(2)
+            .all(|w| w[0].consented_at >= w[1].consented_at)
+    );
+    assert!(
+        available
+            .iter()
+            .all(|c| c.institution_code == code.as_str() && ids.contains(&c.reception_id))
+    );
+    let later = at + chrono::Duration::hours(24);
+    assert!(
+        store
+            .consents_available(1, &code, later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .consents_available(2, &code, at)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// The hot path's lookups go to the replica when there is one; everything else stays on
