@@ -82,6 +82,10 @@ pub enum ApiError {
     ConsentExpired(&'static str),
     #[error("no qualification matches")]
     QualificationNotFound,
+    /// Insurance data without a branch number matched several family members who all
+    /// consented at this institution.
+    #[error("several patients match")]
+    SeveralPatients,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -111,7 +115,9 @@ impl ApiError {
             | Self::ConsentMissing(_)
             | Self::ConsentExpired(_) => StatusCode::FORBIDDEN,
             Self::ChallengeUnknown | Self::ChallengeExpired => StatusCode::BAD_REQUEST,
-            Self::ChallengeReplayed | Self::CardNotLinked => StatusCode::CONFLICT,
+            Self::ChallengeReplayed | Self::CardNotLinked | Self::SeveralPatients => {
+                StatusCode::CONFLICT
+            }
             Self::PhoneSuspended => StatusCode::FORBIDDEN,
             Self::SignatureInvalid | Self::CertificateInvalid(_) => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -146,6 +152,7 @@ impl ApiError {
             Self::ConsentMissing(_) => "consent_missing",
             Self::ConsentExpired(_) => "consent_expired",
             Self::QualificationNotFound => "qualification_not_found",
+            Self::SeveralPatients => "several_patients",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -300,6 +307,12 @@ impl ApiError {
                 "入力された保険情報に該当する資格がありません。記号・番号・枝番・生年月日をご確認ください。".to_owned(),
                 "No qualification in force matches the insurance data.".to_owned(),
                 None,
+            ),
+            Self::SeveralPatients => (
+                "Several patients",
+                "この保険情報には同意をいただいた方が複数います。枝番を指定してください。".to_owned(),
+                "Several family members with a consent match; give the branch number.".to_owned(),
+                Some("branch".to_owned()),
             ),
             Self::Internal(_) => (
                 "Internal error",

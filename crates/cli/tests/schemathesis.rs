@@ -32,7 +32,7 @@ fn schemathesis() -> Option<PathBuf> {
 }
 
 /// The EMR's operations (and the single check they build on).
-const OPERATIONS: &str = r"^/v1/(eligibility/insurance-data|eligibility/bulk|reference-numbers|receptions/\{reception\}/fhir)";
+const OPERATIONS: &str = r"^/v1/(eligibility/insurance-data|eligibility/bulk|reference-numbers|receptions/\{reception\}/fhir|history/\{kind\})";
 
 #[test]
 fn emr_operations_conform_to_the_openapi_document() {
@@ -97,6 +97,7 @@ fn emr_operations_conform_to_the_openapi_document() {
         "GET /v1/eligibility/bulk/{reception_number}",
         "POST /v1/reference-numbers",
         "GET /v1/receptions/{reception}/fhir",
+        "POST /v1/history/{kind}",
     ] {
         assert!(stdout.contains(op), "{op} not tested:\n{stdout}");
     }
