@@ -402,86 +402,232 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         .unwrap();
     assert_eq!(resp.status(), 404);
 
-    // The same information through the folder interface, as an EMR asks for it with the
-    // reception of its face/ file: medication as XML (UTF-8), check-ups as XML and PDF
-    // (Shift_JIS), and a kind without consent refused.
+    // The same information by the data of the insurance card, as JSON: the patient, the
+    // period and the items; another institution, where the patient gave no consent, is
+    // refused, and so is a card that matches nobody.
+    let card_body = json!({
+        "insurer_number": rec["insurer_number"].as_str().unwrap().trim(),
+        "symbol": rec["symbol"],
+        "number": rec["number"],
+        "branch": rec["branch"],
+    });
+    let resp = http
+        .post(format!("{}/v1/history/medications", server.base))
+        .json(&card_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let by_card: Value = resp.json().await.unwrap();
+    assert_eq!(
+        by_card["patient"]["birth_date"],
+        person.birth_date.to_string()
+    );
+    assert_eq!(by_card["reception"], reception_id.as_str());
+    assert_eq!(
+        by_card["items"].as_array().unwrap().len(),
+        history.medications.len()
+    );
+    assert!(
+        by_card["items"][0]["pharmacy_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{by_card:#}"
+    );
+    let resp = terminal_http(&other_terminal)
+        .post(format!("{}/v1/history/medications", server.base))
+        .json(&card_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let problem: Value = resp.json().await.unwrap();
+    assert_eq!(problem["code"], "consent_missing");
+    let mut nobody = card_body.clone();
+    nobody["number"] = json!("99999999");
+    let resp = http
+        .post(format!("{}/v1/history/checkups", server.base))
+        .json(&nobody)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+
+    // And through the folder interface, as a public clinic client writes its requests:
+    // the patient by insurance data in MessageHeader, a period in yyyyMM, FileCategory
+    // 1 (PDF) or 2 (XML); medication as XML (UTF-8), check-ups and medication as PDF
+    // (Shift_JIS and UTF-8), and the refusals as error answers with ResultCode 2.
     let center = server
         .base
         .replace("https://", "https://localhost:")
         .replacen("localhost:127.0.0.1:", "localhost:", 1);
     let emr = data.join("emr");
     let _watcher = start_watcher(&emr, &center, &terminal, &data.join("watcher.log"));
-    let ask = |name: &str, reception: &str, category: &str, sjis: bool| {
+    let other_emr = data.join("emr-other");
+    let _other_watcher = start_watcher(
+        &other_emr,
+        &center,
+        &other_terminal,
+        &data.join("watcher-other.log"),
+    );
+    let ask = |dir: &Path, code: &str, name: &str, number: &str, body: &str, sjis: bool| {
         let xml = format!(
-            "<?xml version=\"1.0\" encoding=\"{}\"?>\n<XmlMsg><MessageHeader>\
-             <QualificationConfirmationDate>20250602</QualificationConfirmationDate>\
-             <MedicalInstitutionCode>{institution}</MedicalInstitutionCode>\
-             <ArbitraryFileIdentifier>薬歴</ArbitraryFileIdentifier></MessageHeader>\
-             <MessageBody><ReceptionNumber>{reception}</ReceptionNumber>\
-             <FileCategory>{category}</FileCategory></MessageBody></XmlMsg>\n",
-            if sjis { "Shift_JIS" } else { "UTF-8" }
+            "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n<XmlMsg>\n  <MessageHeader>\n\
+             <MedicalInstitutionCode>{code}</MedicalInstitutionCode>\n\
+             <InsurerNumber>{}</InsurerNumber>\n\
+             <InsuranceCardSymbol>{}</InsuranceCardSymbol>\n\
+             <InsuredPersonIdentificationNumber>{number}</InsuredPersonIdentificationNumber>\n\
+             <BranchNumber>{}</BranchNumber>\n\
+             <ArbitraryFileIdentifier>123451</ArbitraryFileIdentifier>\n  </MessageHeader>\n\
+             <MessageBody>{body}<PrDiInfClassification>1</PrDiInfClassification>\
+             <MedicalTreatmentFlag>1</MedicalTreatmentFlag></MessageBody>\n</XmlMsg>\n",
+            if sjis { "Shift_JIS" } else { "UTF-8" },
+            rec["insurer_number"].as_str().unwrap().trim(),
+            rec["symbol"].as_str().unwrap_or(""),
+            rec["branch"].as_str().unwrap(),
         );
         let bytes = if sjis {
             encoding_rs::SHIFT_JIS.encode(&xml).0.into_owned()
         } else {
             xml.into_bytes()
         };
-        let tmp = emr.join("req").join(format!(".{name}.part"));
+        let tmp = dir.join("req").join(format!(".{name}.part"));
         std::fs::write(&tmp, bytes).unwrap();
-        std::fs::rename(&tmp, emr.join("req").join(name)).unwrap();
-        let res = emr.join("res").join(name.replace("req_", "res_"));
+        std::fs::rename(&tmp, dir.join("req").join(name)).unwrap();
+        let res = dir.join("res").join(name.replace("req_", "res_"));
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         while !res.exists() {
             assert!(std::time::Instant::now() < deadline, "no answer to {name}");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        onshi_oqs::parse_response(&std::fs::read(&res).unwrap()).unwrap()
+        std::fs::read(&res).unwrap()
     };
-    let r = ask("YZKsiquc01req_0001.xml", &reception_id, "1", false);
-    assert_eq!(
-        r.header.segment,
-        onshi_model::SegmentOfResult::Normal,
-        "{r:?}"
+    let number = rec["number"].as_str().unwrap();
+    let bytes = ask(
+        &emr,
+        &institution,
+        "YZKsiquc01req_022506020930123451.xml",
+        number,
+        "<StartDate>202206</StartDate><EndDate>202506</EndDate><FileCategory>2</FileCategory>",
+        false,
     );
-    assert_eq!(r.body.items.len(), history.medications.len());
-    let mut codes: Vec<String> = r
-        .body
-        .items
-        .iter()
-        .map(|i| i.iter().find(|(k, _)| k == "DrugCode").unwrap().1.clone())
-        .collect();
+    let r = onshi_oqs::parse_history_response(&bytes).unwrap();
+    assert_eq!(r.segment, onshi_model::SegmentOfResult::Normal, "{r:?}");
+    assert_eq!(r.result_code, "1");
+    assert_eq!(r.file_id.as_deref(), Some("123451"));
+    assert!(r.pdf_file_name.is_none());
+    let answer = r.answer.expect("an answer");
+    assert_eq!(answer.patient.birth_date, person.birth_date);
+    assert_eq!(answer.patient.name, person.name.full());
+    let onshi_oqs::HistoryContent::Medications(meds) = &answer.content else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(meds.len(), history.medications.len());
+    let mut codes: Vec<String> = meds.iter().map(|m| m.drug_code.clone()).collect();
     codes.sort();
     assert_eq!(codes, expected);
-    assert!(r.body.pdf_file_name.is_none());
-    let r = ask("TKKsiquc01req_0002.xml", &reception_id, "2", true);
-    assert_eq!(
-        r.header.segment,
-        onshi_model::SegmentOfResult::Normal,
-        "{r:?}"
+    for (m, want) in meds.iter().zip(&by_card["items"].as_array().unwrap()[..]) {
+        assert_eq!(m.drug_code, want["drug_code"].as_str().unwrap());
+        assert_eq!(m.pharmacy_name, want["pharmacy_name"].as_str().unwrap());
+    }
+    // A period narrower than the history gives fewer records, all inside it.
+    let bytes = ask(
+        &emr,
+        &institution,
+        "YZKsiquc01req_022506020931123451.xml",
+        number,
+        "<StartDate>202501</StartDate><EndDate>202503</EndDate><FileCategory>2</FileCategory>",
+        true,
     );
-    assert_eq!(
-        r.header.charset,
-        onshi_model::CharacterCodeIdentifier::ShiftJis
+    let r = onshi_oqs::parse_history_response(&bytes).unwrap();
+    let answer = r.answer.expect("an answer");
+    let onshi_oqs::HistoryContent::Medications(narrow) = &answer.content else {
+        panic!("{answer:?}")
+    };
+    let in_period = history
+        .medications
+        .iter()
+        .filter(|m| {
+            m.dispensed_on >= NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()
+                && m.dispensed_on <= NaiveDate::from_ymd_opt(2025, 3, 31).unwrap()
+        })
+        .count();
+    assert_eq!(narrow.len(), in_period);
+    assert!(narrow.len() < meds.len());
+
+    let bytes = ask(
+        &emr,
+        &institution,
+        "TKKsiquc01req_012506020932123451.xml",
+        number,
+        "<FileCategory>1</FileCategory>",
+        true,
     );
-    assert_eq!(r.body.items.len(), history.checkups.len());
-    let pdf_name = r.body.pdf_file_name.clone().expect("a PDF");
-    assert_eq!(pdf_name, "TKKsiquc01res_0002.pdf");
-    let pdf = emr.join("res").join(&pdf_name);
+    let r = onshi_oqs::parse_history_response(&bytes).unwrap();
+    assert_eq!(r.charset, onshi_model::CharacterCodeIdentifier::ShiftJis);
+    let answer = r.answer.expect("an answer");
+    let onshi_oqs::HistoryContent::Checkups(checkups) = &answer.content else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(checkups.len(), history.checkups.len());
+    assert!(checkups.iter().all(|c| c.results.len() == 16));
+    let pdf_name = r.pdf_file_name.clone().expect("a PDF");
+    assert_eq!(pdf_name, "TKKsiquc01res_012506020932123451.pdf");
     check_pdf(
-        &pdf,
-        &["特定健診等情報", "身長", "収縮期血圧", &reception_id],
+        &emr.join("res").join(&pdf_name),
+        &["特定健診等情報", "身長", "収縮期血圧", &person.name.family],
     );
-    let r = ask("YZKsiquc01req_0003.xml", &reception_id, "2", false);
+    let _ = ask(
+        &emr,
+        &institution,
+        "YZKsiquc01req_012506020933123451.xml",
+        number,
+        "<StartDate>202206</StartDate><EndDate>202506</EndDate><FileCategory>1</FileCategory>",
+        false,
+    );
     check_pdf(
-        &emr.join("res/YZKsiquc01res_0003.pdf"),
+        &emr.join("res/YZKsiquc01res_012506020933123451.pdf"),
         &["薬剤情報", history.medications[0].drug_name],
     );
-    assert_eq!(r.body.items.len(), history.medications.len());
-    let r = ask("YZKsiquc01req_0004.xml", id, "1", false);
-    assert_eq!(r.header.segment, onshi_model::SegmentOfResult::Abnormal);
-    let (_, msg) = r.header.error.unwrap();
-    assert!(msg.contains("同意"), "{msg}");
-    assert!(!emr.join("res/YZKsiquc01res_0004.pdf").exists());
+
+    // Refusals: a card matching nobody, and another clinic without the patient's consent.
+    for (dir, code, name, number, want) in [
+        (
+            &emr,
+            &institution,
+            "YZKsiquc01req_022506020934000001.xml",
+            "99999999",
+            "該当する資格がありません",
+        ),
+        (
+            &other_emr,
+            &other,
+            "TKKsiquc01req_022506020935123451.xml",
+            number,
+            "同意がありません",
+        ),
+    ] {
+        let bytes = ask(
+            dir,
+            code,
+            name,
+            number,
+            "<FileCategory>2</FileCategory>",
+            true,
+        );
+        let r = onshi_oqs::parse_response(&bytes).unwrap();
+        assert_eq!(r.header.segment, onshi_model::SegmentOfResult::Abnormal);
+        let (_, msg) = r.header.error.unwrap();
+        assert!(msg.contains(want), "{msg}");
+        let text = encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned();
+        assert!(text.contains("<ResultCode>2</ResultCode>"), "{text}");
+        assert!(text.contains(&format!("<MessageContents>{msg}")), "{text}");
+        assert!(
+            !dir.join("res")
+                .join(name.replace("req_", "res_").replace(".xml", ".pdf"))
+                .exists()
+        );
+    }
 
     // The validator is not a rubber stamp: a Consent without its scope is refused.
     let mut broken = bundle.clone();

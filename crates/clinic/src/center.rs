@@ -399,6 +399,17 @@ impl CenterClient {
         Self::answer(self.http.get(url).send().await).await
     }
 
+    /// `POST /v1/history/{kind}`: the history of the patient named by insurance-card data,
+    /// within the consent they gave at this institution's reader.
+    pub async fn history_by_card(
+        &self,
+        kind: HistoryKind,
+        body: &crate::wire::HistoryByCardBody<'_>,
+    ) -> Result<crate::wire::HistoryByCard, CenterError> {
+        self.post(&format!("/v1/history/{}", kind.segment()), body)
+            .await
+    }
+
     pub(crate) async fn post<B: serde::Serialize + ?Sized, T: serde::de::DeserializeOwned>(
         &self,
         path: &str,

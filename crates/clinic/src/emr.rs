@@ -8,7 +8,7 @@ use onshi_model::{EligibilityResult, InstitutionCode, InsuranceDataQuery};
 use serde::{Deserialize, Serialize};
 
 use crate::center::{BlockingCenter, CenterClient, CenterError};
-use crate::wire::{HistoryKind, Problem};
+use crate::wire::{HistoryByCard, HistoryByCardBody, HistoryKind, Problem};
 
 /// One query's answer in a finished bulk check.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -156,106 +156,154 @@ impl BlockingCenter {
     }
 }
 
-/// The medication (薬剤情報) or check-up (特定健診等情報) rows the center gave, as the
-/// table of a `YZKsiquc01` / `TKKsiquc01` answer (element names of onshi's design).
-pub fn history_table(kind: HistoryKind, rows: &[serde_json::Value]) -> onshi_oqs::HistoryTable {
-    let (title, list, item, columns): (_, _, _, &[(&'static str, &'static str, &str, &str)]) =
-        match kind {
-            HistoryKind::Checkups => (
-                "特定健診等情報",
-                "SpecificHealthCheckupInfoList",
-                "SpecificHealthCheckupInfo",
-                &[
-                    ("ImplementationDate", "実施日", "performed_on", ""),
-                    ("CheckupKind", "種別", "kind", ""),
-                    (
-                        "ImplementationInstitutionCode",
-                        "実施機関",
-                        "institution_code",
-                        "",
-                    ),
-                    ("Height", "身長", "height_cm", "cm"),
-                    ("Weight", "体重", "weight_kg", "kg"),
-                    ("BMI", "BMI", "bmi", ""),
-                    ("WaistCircumference", "腹囲", "waist_cm", "cm"),
-                    (
-                        "SystolicBloodPressure",
-                        "収縮期血圧",
-                        "systolic_mmhg",
-                        "mmHg",
-                    ),
-                    (
-                        "DiastolicBloodPressure",
-                        "拡張期血圧",
-                        "diastolic_mmhg",
-                        "mmHg",
-                    ),
-                    ("HbA1c", "HbA1c", "hba1c_percent", "%"),
-                    (
-                        "FastingBloodSugar",
-                        "空腹時血糖",
-                        "fasting_glucose_mg_dl",
-                        "mg/dL",
-                    ),
-                    ("LDLCholesterol", "LDLコレステロール", "ldl_mg_dl", "mg/dL"),
-                    ("HDLCholesterol", "HDLコレステロール", "hdl_mg_dl", "mg/dL"),
-                    ("Triglyceride", "中性脂肪", "triglycerides_mg_dl", "mg/dL"),
-                    ("AST", "AST", "ast_u_l", "U/L"),
-                    ("ALT", "ALT", "alt_u_l", "U/L"),
-                    ("GammaGT", "γ-GT", "ggt_u_l", "U/L"),
-                    ("UrineProtein", "尿蛋白", "urine_protein", ""),
-                    ("UrineSugar", "尿糖", "urine_glucose", ""),
-                ],
-            ),
-            _ => (
-                "薬剤情報",
-                "PharmaceuticalInfoList",
-                "PharmaceuticalInfo",
-                &[
-                    ("DispensingDate", "調剤日", "dispensed_on", ""),
-                    ("DrugCode", "薬剤コード", "drug_code", ""),
-                    ("DrugName", "薬剤名", "drug_name", ""),
-                    ("Usage", "用法・用量", "dose", ""),
-                    ("Quantity", "数量", "quantity", ""),
-                    ("Unit", "単位", "unit", ""),
-                    ("DaysSupplied", "日数", "days_supplied", "日"),
-                    (
-                        "PrescribingInstitutionCode",
-                        "処方医療機関",
-                        "prescriber",
-                        "",
-                    ),
-                    ("PharmacyCode", "調剤薬局", "pharmacy", ""),
-                ],
-            ),
-        };
-    let cell = |v: &serde_json::Value, key: &str| -> String {
-        match v.get(key) {
-            Some(serde_json::Value::String(s)) if key.ends_with("_on") => s.replace('-', ""),
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        }
+/// The center's answer to a medication or check-up request, as the answer file's values:
+/// the patient, the period and the records. A record the center describes in a way this
+/// terminal does not understand is an error, not a silent gap.
+pub fn history_answer(
+    kind: HistoryKind,
+    answer: &HistoryByCard,
+    category: onshi_oqs::FileCategory,
+) -> Result<onshi_oqs::HistoryAnswer, String> {
+    let p = &answer.patient;
+    let patient = onshi_oqs::HistoryPatient {
+        name: p.name.clone(),
+        kana: p.name_kana.clone(),
+        birth_date: p.birth_date,
+        sex: onshi_model::OqsSex::parse(&p.sex).map_err(|e| e.to_string())?,
     };
-    onshi_oqs::HistoryTable {
-        title,
-        list,
-        item,
-        columns: columns.iter().map(|(e, ja, _, _)| (*e, *ja)).collect(),
-        rows: rows
-            .iter()
-            .map(|r| columns.iter().map(|(_, _, key, _)| cell(r, key)).collect())
-            .collect(),
+    let content = match kind {
+        HistoryKind::Medications => onshi_oqs::HistoryContent::Medications(
+            answer
+                .items
+                .iter()
+                .map(medication_entry)
+                .collect::<Result<_, _>>()?,
+        ),
+        HistoryKind::Checkups => onshi_oqs::HistoryContent::Checkups(
+            answer
+                .items
+                .iter()
+                .map(checkup_entry)
+                .collect::<Result<_, _>>()?,
+        ),
+        other => return Err(format!("{other:?} has no answer file")),
+    };
+    let period = match kind {
+        HistoryKind::Medications => {
+            Some(onshi_oqs::MonthRange::new(answer.from, answer.to).map_err(|e| e.to_string())?)
+        }
+        _ => None,
+    };
+    Ok(onshi_oqs::HistoryAnswer {
+        patient,
+        period,
+        category,
+        content,
+    })
+}
+
+fn text<'a>(v: &'a serde_json::Value, key: &str) -> Result<&'a str, String> {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| format!("item without {key}: {v}"))
+}
+
+fn number(v: &serde_json::Value, key: &str) -> Result<f64, String> {
+    v.get(key)
+        .and_then(serde_json::Value::as_f64)
+        .ok_or_else(|| format!("item without a number {key}: {v}"))
+}
+
+fn day(v: &serde_json::Value, key: &str) -> Result<NaiveDate, String> {
+    let s = text(v, key)?;
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{key} {s:?} is not a date"))
+}
+
+fn institution(v: &serde_json::Value, key: &str) -> Result<InstitutionCode, String> {
+    InstitutionCode::parse(text(v, key)?).map_err(|e| e.to_string())
+}
+
+fn medication_entry(v: &serde_json::Value) -> Result<onshi_oqs::MedicationEntry, String> {
+    Ok(onshi_oqs::MedicationEntry {
+        dispensed_on: day(v, "dispensed_on")?,
+        drug_code: text(v, "drug_code")?.to_owned(),
+        drug_name: text(v, "drug_name")?.to_owned(),
+        usage: text(v, "dose")?.to_owned(),
+        quantity_x10: (number(v, "quantity")? * 10.0).round() as i64,
+        unit: text(v, "unit")?.to_owned(),
+        days_supplied: u32::try_from(
+            v.get("days_supplied")
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| format!("item without days_supplied: {v}"))?,
+        )
+        .map_err(|e| e.to_string())?,
+        prescriber: institution(v, "prescriber")?,
+        prescriber_name: text(v, "prescriber_name").unwrap_or("").to_owned(),
+        pharmacy: institution(v, "pharmacy")?,
+        pharmacy_name: text(v, "pharmacy_name").unwrap_or("").to_owned(),
+    })
+}
+
+/// The center's check-up fields and the items of the answer file they become.
+const CHECKUP_FIELDS: &[(&str, onshi_oqs::CheckupItem)] = {
+    use onshi_oqs::CheckupItem::*;
+    &[
+        ("height_cm", Height),
+        ("weight_kg", Weight),
+        ("bmi", Bmi),
+        ("waist_cm", Waist),
+        ("systolic_mmhg", Systolic),
+        ("diastolic_mmhg", Diastolic),
+        ("fasting_glucose_mg_dl", FastingGlucose),
+        ("hba1c_percent", HbA1c),
+        ("triglycerides_mg_dl", Triglycerides),
+        ("hdl_mg_dl", Hdl),
+        ("ldl_mg_dl", Ldl),
+        ("ast_u_l", Ast),
+        ("alt_u_l", Alt),
+        ("ggt_u_l", Ggt),
+        ("urine_glucose", UrineGlucose),
+        ("urine_protein", UrineProtein),
+    ]
+};
+
+fn urine(s: &str) -> Result<onshi_oqs::UrineLevel, String> {
+    use onshi_oqs::UrineLevel::*;
+    Ok(match s {
+        "-" => Negative,
+        "+-" => Trace,
+        "1+" => Plus1,
+        "2+" => Plus2,
+        "3+" => Plus3,
+        other => return Err(format!("urine result {other:?}")),
+    })
+}
+
+fn checkup_entry(v: &serde_json::Value) -> Result<onshi_oqs::CheckupEntry, String> {
+    let mut results = Vec::with_capacity(CHECKUP_FIELDS.len());
+    for (key, item) in CHECKUP_FIELDS {
+        let value = match v.get(*key) {
+            None | Some(serde_json::Value::Null) => continue,
+            Some(serde_json::Value::String(s)) => onshi_oqs::CheckupValue::Urine(urine(s)?),
+            Some(serde_json::Value::Number(n)) => onshi_oqs::CheckupValue::Quantity(n.to_string()),
+            Some(other) => return Err(format!("{key}: {other}")),
+        };
+        results.push((*item, value));
     }
+    Ok(onshi_oqs::CheckupEntry {
+        performed_on: day(v, "performed_on")?,
+        institution: Some(institution(v, "institution_code")?),
+        results,
+    })
 }
 
 impl BlockingCenter {
-    /// [`CenterClient::history`], blocking.
-    pub fn history_rows(
+    /// [`CenterClient::history_by_card`], blocking.
+    pub fn history_by_card(
         &self,
-        reception: &str,
         kind: HistoryKind,
-    ) -> Result<Vec<serde_json::Value>, CenterError> {
-        self.block_on(self.client().history(reception, kind))
+        body: &HistoryByCardBody<'_>,
+    ) -> Result<HistoryByCard, CenterError> {
+        self.block_on(self.client().history_by_card(kind, body))
     }
 }

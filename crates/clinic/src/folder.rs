@@ -28,7 +28,7 @@ use onshi_oqs::{
 
 use crate::center::{BlockingCenter, CenterError};
 use crate::emr::BulkCheck;
-use crate::wire::HistoryKind;
+use crate::wire::{HistoryByCard, HistoryByCardBody, HistoryKind};
 
 /// `ErrorCode` of an answer when the center could not be reached: retry later.
 pub const CENTER_UNREACHABLE: &str = "E4001";
@@ -72,12 +72,12 @@ pub trait InsuranceCenter {
     /// `GET /v1/eligibility/bulk/{reception_number}` (`OQSmuquc02`).
     fn fetch_bulk(&mut self, reception_number: &str) -> Result<BulkCheck, CenterError>;
 
-    /// `GET /v1/receptions/{reception}/{kind}` (`YZKsiquc01`, `TKKsiquc01`).
-    fn history(
+    /// `POST /v1/history/{kind}` (`YZKsiquc01`, `TKKsiquc01`).
+    fn history_by_card(
         &mut self,
-        reception: &str,
         kind: HistoryKind,
-    ) -> Result<Vec<serde_json::Value>, CenterError>;
+        body: &HistoryByCardBody<'_>,
+    ) -> Result<HistoryByCard, CenterError>;
 }
 
 impl InsuranceCenter for BlockingCenter {
@@ -113,12 +113,12 @@ impl InsuranceCenter for BlockingCenter {
         BlockingCenter::fetch_bulk(self, reception_number)
     }
 
-    fn history(
+    fn history_by_card(
         &mut self,
-        reception: &str,
         kind: HistoryKind,
-    ) -> Result<Vec<serde_json::Value>, CenterError> {
-        BlockingCenter::history_rows(self, reception, kind)
+        body: &HistoryByCardBody<'_>,
+    ) -> Result<HistoryByCard, CenterError> {
+        BlockingCenter::history_by_card(self, kind, body)
     }
 }
 
@@ -420,24 +420,42 @@ impl<C: InsuranceCenter> Folder<C> {
                 } else {
                     HistoryKind::Checkups
                 };
-                match self.center.history(&hist.reception, hk) {
-                    Ok(rows) => {
-                        let table = crate::emr::history_table(hk, &rows);
+                let card = &hist.card;
+                let period = hist.period.map(|p| p.texts());
+                let month = |yyyymm: &str| format!("{}-{}", &yyyymm[..4], &yyyymm[4..]);
+                let body = HistoryByCardBody {
+                    insurer_number: card.insurer_number.as_str(),
+                    symbol: card.symbol.as_ref().map(|s| s.as_str()),
+                    number: card.number.as_str(),
+                    branch: card.branch.as_ref().map(|b| b.as_str()),
+                    from: period.as_ref().map(|(f, _)| month(f)),
+                    to: period.as_ref().map(|(_, t)| month(t)),
+                };
+                match self.center.history_by_card(hk, &body) {
+                    Ok(found) => {
+                        let answer = match crate::emr::history_answer(hk, &found, hist.category) {
+                            Ok(a) => a,
+                            Err(e) => {
+                                return fail(
+                                    CENTER_UNREACHABLE,
+                                    &format!("中継サーバーの応答を読み取れませんでした（{e}）。"),
+                                );
+                            }
+                        };
                         let pdf_name = path
                             .file_name()
                             .and_then(|n| n.to_str())
                             .and_then(|n| onshi_oqs::response_file_name(n).ok())
                             .map(|n| n.replace(".xml", ".pdf").replace(".XML", ".pdf"))
-                            .filter(|_| hist.pdf);
+                            .filter(|_| hist.category.pdf());
                         if let Some(pdf_name) = &pdf_name {
                             let subtitle = format!(
-                                "受付 {}　医療機関コード {}　作成 {}",
-                                hist.reception,
+                                "医療機関コード {}　作成 {}",
                                 institution.as_str(),
                                 now.format("%Y-%m-%d %H:%M")
                             );
                             if let Err(e) =
-                                write_atomically(&self.res(), pdf_name, &table.to_pdf(&subtitle))
+                                write_atomically(&self.res(), pdf_name, &answer.to_pdf(&subtitle))
                             {
                                 return fail(
                                     CENTER_UNREACHABLE,
@@ -447,8 +465,7 @@ impl<C: InsuranceCenter> Folder<C> {
                         }
                         Ok(onshi_oqs::history_response(
                             h,
-                            &hist.reception,
-                            &table,
+                            &answer,
                             pdf_name.as_deref(),
                             now,
                             cs,
@@ -598,8 +615,6 @@ fn custom_error(
             reception_number: None,
             reference_number: None,
             bulk_results: Vec::new(),
-            items: Vec::new(),
-            pdf_file_name: None,
         },
     };
     onshi_oqs::write_response(&response).unwrap_or_else(|e: OqsError| {
@@ -674,11 +689,11 @@ mod tests {
             })
         }
 
-        fn history(
+        fn history_by_card(
             &mut self,
-            _: &str,
             _: HistoryKind,
-        ) -> Result<Vec<serde_json::Value>, CenterError> {
+            _: &HistoryByCardBody<'_>,
+        ) -> Result<HistoryByCard, CenterError> {
             self.calls += 1;
             Err(CenterError::Unreachable {
                 reason: "refused".into(),

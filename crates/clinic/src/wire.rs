@@ -243,6 +243,48 @@ impl HistoryKind {
     }
 }
 
+/// The body of `POST /v1/history/{kind}`: the patient by the data of their insurance card.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryByCardBody<'a> {
+    pub insurer_number: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<&'a str>,
+    pub number: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<&'a str>,
+    /// First month, `YYYY-MM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Last month, `YYYY-MM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+}
+
+/// The patient of a history answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct HistoryPatient {
+    pub name: String,
+    pub name_kana: String,
+    pub birth_date: chrono::NaiveDate,
+    /// Sex1 code: 1 男, 2 女, 3 未設定.
+    pub sex: String,
+}
+
+/// The answer of `POST /v1/history/{kind}`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HistoryByCard {
+    pub patient: HistoryPatient,
+    /// The reception whose consent allowed the view.
+    pub reception: String,
+    pub consented_at: String,
+    pub available_until: String,
+    /// The days served: from the first day of the first month to the last day asked for.
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    /// Newest first, as `GET /v1/receptions/{id}/{kind}` gives them.
+    pub items: Vec<serde_json::Value>,
+}
+
 /// The body of every error the center answers (`application/problem+json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {

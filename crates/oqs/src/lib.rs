@@ -14,6 +14,7 @@
 pub mod charset;
 mod error;
 mod files;
+mod history;
 pub mod names;
 pub mod pdf;
 mod request;
@@ -23,15 +24,20 @@ mod xml;
 pub use charset::{Charset, SUBSTITUTES};
 pub use error::{ErrorCode, OqsError};
 pub use files::{MessageKind, face_file_name, response_file_name};
+pub use history::{
+    CardKey, CheckupEntry, CheckupItem, CheckupValue, FileCategory, HistoryAnswer, HistoryContent,
+    HistoryPatient, HistoryRequest, MedicationEntry, MonthRange, ParsedHistoryResponse,
+    RESULT_CODE_ERROR, RESULT_CODE_NORMAL, UrineLevel, history_response, parse_history_response,
+};
 pub use request::{
-    BulkFetchRequest, BulkSubmitRequest, HistoryRequest, MAX_BULK, MAX_FILE_IDENTIFIER,
-    MAX_REFERENCE_NUMBER, ParsedRequest, ReferenceRegistration, Request, RequestHeader,
-    SingleRequest, parse_request, salvage_header,
+    BulkFetchRequest, BulkSubmitRequest, MAX_BULK, MAX_FILE_IDENTIFIER, MAX_REFERENCE_NUMBER,
+    ParsedRequest, ReferenceRegistration, Request, RequestHeader, SingleRequest, parse_request,
+    salvage_header,
 };
 pub use response::{
-    BulkResult, HistoryTable, ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response,
-    bulk_result_response, eligibility_response, error_response, face_result, history_response,
-    parse_response, registration_response, write_response,
+    BulkResult, ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response,
+    bulk_result_response, eligibility_response, error_response, face_result, parse_response,
+    registration_response, write_response,
 };
 
 /// The largest request file read (a bulk request of a few thousand patients fits).

@@ -31,6 +31,69 @@ pub const REFERENCE_NUMBER: &str = "ReferenceNumber";
 pub const FILE_CATEGORY: &str = "FileCategory";
 pub const PDF_FILE_NAME: &str = "PdfFileName";
 
+// Medication (YZKsiquc01) and check-up (TKKsiquc01) messages, in the layout public
+// clinic clients write and read (docs/emr-interface.md, "Medication and check-ups").
+pub const HIST_INSURER_NUMBER: &str = "InsurerNumber";
+pub const HIST_SYMBOL: &str = "InsuranceCardSymbol";
+pub const HIST_NUMBER: &str = "InsuredPersonIdentificationNumber";
+pub const HIST_BRANCH: &str = "BranchNumber";
+pub const START_DATE: &str = "StartDate";
+pub const END_DATE: &str = "EndDate";
+pub const PR_DI_INF_CLASSIFICATION: &str = "PrDiInfClassification";
+pub const MEDICAL_TREATMENT_FLAG: &str = "MedicalTreatmentFlag";
+pub const RESULT_CODE: &str = "ResultCode";
+pub const MESSAGE_CONTENTS: &str = "MessageContents";
+/// The patient of a medication answer.
+pub const QUA_INF: &str = "QuaInf";
+pub const QUA_NAME: &str = "Name";
+pub const QUA_NAME_OF_OTHER: &str = "NameOfOther";
+pub const QUA_KANA_NAME: &str = "KanaName";
+pub const QUA_BIRTH: &str = "Birth";
+pub const QUA_SEX: &str = "AdmGendCode";
+/// One month of claims of one dispensing institution (レセプト由来の薬剤情報).
+pub const ME_TR_MONTH_INF: &str = "MeTrMonthInf";
+pub const DI_ORG: &str = "DiOrg";
+pub const ME_TR_DI_H_CD: &str = "MeTrDiHCd";
+pub const ME_TR_DI_H_NM: &str = "MeTrDiHNm";
+pub const PRLS_H_CD: &str = "PrlsHCd";
+pub const PRLS_H_NM: &str = "PrlsHNm";
+pub const ME_TR_MONTH: &str = "MeTrMonth";
+pub const PR_IS_ORG: &str = "PrIsOrg";
+pub const IN_OUT: &str = "InOut";
+pub const DI_DATE_INFS: &str = "DiDateInfs";
+pub const DI_DATE_INF: &str = "DiDateInf";
+pub const DI_DATE: &str = "DiDate";
+pub const DRUG_INFS: &str = "DrugInfs";
+pub const DRUG_INF: &str = "DrugInf";
+pub const DRUG_C: &str = "DrugC";
+pub const DRUG_N: &str = "DrugN";
+pub const QUA1: &str = "Qua1";
+pub const UNIT: &str = "Unit";
+pub const USAGE_N: &str = "UsageN";
+pub const TIMES: &str = "Times";
+/// onshi's additions to a drug: the whole dispensed amount and the days it covers.
+pub const DISPENSED_QUANTITY: &str = "DispensedQuantity";
+pub const DAYS_SUPPLIED: &str = "DaysSupplied";
+/// The patient of a check-up answer.
+pub const QUALIFICATIONS_INFO: &str = "QualificationsInfo";
+pub const QI_NAME: &str = "Name";
+pub const QI_NAME_OF_OTHER: &str = "NameOfOther";
+pub const QI_KANA_NAME: &str = "KanasName";
+pub const QI_BIRTHDAY: &str = "Birthday";
+pub const QI_SEX: &str = "AdministrativeGenderCode";
+pub const CHECKUP_INFO: &str = "SpecificHealthCheckupInfo";
+pub const EFFECTIVE_TIME: &str = "EffectiveTime";
+/// onshi's addition to a check-up: the institution that performed it.
+pub const CHECKUP_INSTITUTION: &str = "ImplementationInstitutionCode";
+pub const CHECKUP_ITEMS: &str = "HealthCheckupResultAndQuestionInfos";
+pub const CHECKUP_ITEM: &str = "HealthCheckupResultAndQuestionInfo";
+pub const ITEM_CODE: &str = "ItemCode";
+pub const ITEM_NAME: &str = "ItemName";
+pub const DATA_TYPE: &str = "DataType";
+pub const DATA_VALUE: &str = "DataValue";
+pub const DATA_UNIT: &str = "Unit";
+pub const DATA_VALUE_NAME: &str = "DataValueName";
+
 // Response body.
 pub const PROCESSING_RESULT_STATUS: &str = "ProcessingResultStatus";
 pub const PROCESSING_RESULT_CODE: &str = "ProcessingResultCode";

@@ -9,6 +9,7 @@ use onshi_model::{
 use crate::charset::{self, Charset};
 use crate::error::OqsError;
 use crate::files::MessageKind;
+use crate::history::HistoryRequest;
 use crate::names::*;
 use crate::xml::{self, Element};
 
@@ -65,19 +66,6 @@ pub struct ReferenceRegistration {
     pub query: InsuranceDataQuery,
     /// Invariant: 1–50 characters, no control characters, no surrounding space.
     pub reference_number: String,
-}
-
-/// `YZKsiquc01` / `TKKsiquc01`: the medication or check-up information of a reception,
-/// within the consent the patient gave at the reader. onshi's design (no public sample
-/// exists): `MessageBody/ReceptionNumber` is the reception of the `face/` file
-/// (`OQSsiquc01res_face_<reception>_…`), and `FileCategory` asks for XML (`1`, the
-/// default) or a PDF (`2`) written beside the response.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryRequest {
-    /// The reception: 1–20 ASCII digits.
-    pub reception: String,
-    /// FileCategory 2: a PDF as well as the XML response.
-    pub pdf: bool,
 }
 
 /// The body of a request, by message.
@@ -149,28 +137,7 @@ pub fn parse_request(kind: MessageKind, bytes: &[u8]) -> Result<ParsedRequest, O
             })
         }
         MessageKind::Medication | MessageKind::Checkups => {
-            let n = body.text_of(RECEPTION_NUMBER)?;
-            if n.is_empty() || n.len() > 20 || !n.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(OqsError::InvalidValue {
-                    element: RECEPTION_NUMBER,
-                    detail: "face/ のファイル名にある受付の番号（数字 20 桁以内）ではありません"
-                        .into(),
-                });
-            }
-            let pdf = match body.opt_text(FILE_CATEGORY)? {
-                None | Some("1") => false,
-                Some("2") => true,
-                Some(other) => {
-                    return Err(OqsError::InvalidValue {
-                        element: FILE_CATEGORY,
-                        detail: format!("{other:?} は 1（XML）または 2（PDF）ではありません"),
-                    });
-                }
-            };
-            let req = HistoryRequest {
-                reception: n.to_owned(),
-                pdf,
-            };
+            let req = crate::history::parse_request(root.require(MESSAGE_HEADER)?, body)?;
             if kind == MessageKind::Medication {
                 Request::Medication(req)
             } else {

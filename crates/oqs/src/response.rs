@@ -48,48 +48,6 @@ pub struct ResponseBody {
     /// The answer of a finished bulk check (`OQSmuquc02`), one per patient of the
     /// request, in its order.
     pub bulk_results: Vec<BulkResult>,
-    /// The rows of a medication or check-up answer: each item's elements and texts.
-    pub items: Vec<Vec<(String, String)>>,
-    /// The PDF written beside a medication or check-up answer (FileCategory 2).
-    pub pdf_file_name: Option<String>,
-}
-
-/// Medication or check-up information for [`history_response`] and the PDF: the list and
-/// item element names, the columns (element name and Japanese heading) and the rows.
-#[derive(Debug, Clone)]
-pub struct HistoryTable {
-    /// The PDF's title (薬剤情報, 特定健診等情報).
-    pub title: &'static str,
-    pub list: &'static str,
-    pub item: &'static str,
-    pub columns: Vec<(&'static str, &'static str)>,
-    /// One text per column; an empty text leaves the element out.
-    pub rows: Vec<Vec<String>>,
-}
-
-impl HistoryTable {
-    /// The table as a PDF: a title, the reception, then one paragraph per row
-    /// (「見出し：値」 pairs).
-    pub fn to_pdf(&self, subtitle: &str) -> Vec<u8> {
-        let mut paragraphs = vec![subtitle.to_owned(), String::new()];
-        if self.rows.is_empty() {
-            paragraphs.push("該当する情報はありません。".to_owned());
-        }
-        for (i, row) in self.rows.iter().enumerate() {
-            let cells: Vec<String> = self
-                .columns
-                .iter()
-                .zip(row)
-                .filter(|(_, v)| !v.is_empty())
-                .map(|((_, ja), v)| format!("{ja}：{v}"))
-                .collect();
-            paragraphs.push(format!("{}. {}", i + 1, cells.join("　")));
-        }
-        crate::pdf::write(&crate::pdf::PdfText {
-            title: self.title.to_owned(),
-            paragraphs,
-        })
-    }
 }
 
 /// One patient's answer in a bulk check result: onshi's design (no public sample of
@@ -160,6 +118,11 @@ fn write_header(w: &mut Writer, h: &ResponseHeader) {
         w.leaf(ERROR_MESSAGE, message);
     }
     w.leaf(CHARACTER_CODE_IDENTIFIER, h.charset.code());
+    if let Some((_, message)) = &h.error {
+        // What clients of the medication and check-up messages look for (any message).
+        w.leaf(RESULT_CODE, crate::history::RESULT_CODE_ERROR);
+        w.leaf(MESSAGE_CONTENTS, message);
+    }
     w.close(MESSAGE_HEADER);
 }
 
@@ -242,56 +205,7 @@ fn ok_body() -> ResponseBody {
         reception_number: None,
         reference_number: None,
         bulk_results: Vec::new(),
-        items: Vec::new(),
-        pdf_file_name: None,
     }
-}
-
-/// The answer to a `YZKsiquc01` / `TKKsiquc01` request: the rows as XML, and the name of
-/// the PDF written beside it when one was asked for.
-pub fn history_response(
-    req: &RequestHeader,
-    reception: &str,
-    table: &HistoryTable,
-    pdf_file_name: Option<&str>,
-    processed_at: NaiveDateTime,
-    charset: Charset,
-) -> Result<Vec<u8>, OqsError> {
-    let header = normal_header(
-        req,
-        ReferenceClassification::MyNumberCard,
-        SegmentOfResult::Normal,
-        processed_at,
-        charset,
-    );
-    let mut w = Writer::new(charset);
-    w.open(XML_MSG);
-    write_header(&mut w, &header);
-    w.open(MESSAGE_BODY);
-    w.leaf(
-        PROCESSING_RESULT_STATUS,
-        ProcessingResultStatus::Normal.code(),
-    );
-    w.leaf(RECEPTION_NUMBER, reception);
-    w.leaf(
-        FILE_CATEGORY,
-        if pdf_file_name.is_some() { "2" } else { "1" },
-    );
-    w.leaf_opt(PDF_FILE_NAME, pdf_file_name);
-    w.open(table.list);
-    for row in &table.rows {
-        w.open(table.item);
-        for ((name, _), v) in table.columns.iter().zip(row) {
-            if !v.is_empty() {
-                w.leaf(name, v);
-            }
-        }
-        w.close(table.item);
-    }
-    w.close(table.list);
-    w.close(MESSAGE_BODY);
-    w.close(XML_MSG);
-    w.finish()
 }
 
 /// The `res/` answer to an `OQSsiquc01` request: the center's result, in `charset` (the
@@ -453,7 +367,8 @@ fn fallback_error(code: ErrorCode, at: NaiveDateTime) -> Vec<u8> {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{XML_MSG}><{MESSAGE_HEADER}>\
          <{PROCESS_EXECUTION_TIME}>{}</{PROCESS_EXECUTION_TIME}>\
          <{SEGMENT_OF_RESULT}>9</{SEGMENT_OF_RESULT}><{ERROR_CODE}>{code}</{ERROR_CODE}>\
-         <{CHARACTER_CODE_IDENTIFIER}>0</{CHARACTER_CODE_IDENTIFIER}></{MESSAGE_HEADER}>\
+         <{CHARACTER_CODE_IDENTIFIER}>0</{CHARACTER_CODE_IDENTIFIER}>\
+         <{RESULT_CODE}>2</{RESULT_CODE}></{MESSAGE_HEADER}>\
          <{MESSAGE_BODY}><{PROCESSING_RESULT_STATUS}>2</{PROCESSING_RESULT_STATUS}>\
          </{MESSAGE_BODY}></{XML_MSG}>\n",
         format_time(at)
@@ -527,21 +442,7 @@ pub fn parse_response(bytes: &[u8]) -> Result<ParsedResponse, OqsError> {
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
-    let items = b
-        .children
-        .iter()
-        .filter(|c| c.name.ends_with("InfoList") && c.name != BULK_RESULT_LIST)
-        .flat_map(|list| list.children.iter())
-        .map(|item| {
-            item.children
-                .iter()
-                .map(|leaf| (leaf.name.clone(), leaf.text.clone()))
-                .collect()
-        })
-        .collect();
     let body = ResponseBody {
-        items,
-        pdf_file_name: b.opt_text(PDF_FILE_NAME)?.map(str::to_owned),
         bulk_results,
         status: required(b, PROCESSING_RESULT_STATUS, ProcessingResultStatus::parse)?,
         result_code: b.opt_text(PROCESSING_RESULT_CODE)?.map(str::to_owned),

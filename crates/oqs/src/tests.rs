@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use encoding_rs::SHIFT_JIS;
 use onshi_model::*;
 
+use crate::names::*;
 use crate::xml;
 use crate::*;
 
@@ -447,6 +448,12 @@ fn documented_samples_parse() {
                 let r = crate::parse_request(kind, &bytes)
                     .unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
                 assert_eq!(r.charset, charset, "{name}");
+            } else if name.starts_with("YZK") || name.starts_with("TKK") {
+                let r = crate::parse_history_response(&bytes)
+                    .unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
+                assert_eq!(r.charset, charset, "{name}");
+                assert_eq!(r.result_code, "1", "{name}");
+                assert!(r.answer.is_some_and(|a| !a.content.is_empty()), "{name}");
             } else {
                 let r =
                     crate::parse_response(&bytes).unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
@@ -464,4 +471,207 @@ fn documented_samples_parse() {
         }
     }
     assert_eq!(seen, 28);
+}
+
+/// A medication or check-up request as a public clinic client writes it: the patient by
+/// insurance data in the header, the months and the file category in the body.
+fn history_text(header_extra: &str, body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"Shift_JIS\" standalone=\"no\"?>\n<XmlMsg>\n  <MessageHeader>\n    \
+         <MedicalInstitutionCode>{}</MedicalInstitutionCode>\n    <InsurerNumber>{}</InsurerNumber>\n    \
+         {header_extra}<ArbitraryFileIdentifier>123451</ArbitraryFileIdentifier>\n  </MessageHeader>\n  \
+         <MessageBody>{body}</MessageBody>\n</XmlMsg>\n",
+        institution().as_str(),
+        insurer8().as_str(),
+    )
+}
+
+fn history(kind: MessageKind, text: &str) -> Result<HistoryRequest, OqsError> {
+    let r = parse_request(kind, &sjis(text))?;
+    match r.request {
+        Request::Medication(h) | Request::Checkups(h) => Ok(h),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn medication_and_checkup_requests_name_the_patient_by_insurance_data() {
+    let card = "<InsuranceCardSymbol>記号１</InsuranceCardSymbol>\
+                <InsuredPersonIdentificationNumber>1234</InsuredPersonIdentificationNumber>\
+                <BranchNumber>1</BranchNumber>";
+    let h = history(
+        MessageKind::Medication,
+        &history_text(
+            card,
+            "<StartDate>202407</StartDate><EndDate>202501</EndDate><FileCategory>2</FileCategory>\
+             <PrDiInfClassification>1</PrDiInfClassification><MedicalTreatmentFlag>1</MedicalTreatmentFlag>",
+        ),
+    )
+    .unwrap();
+    assert_eq!(h.card.insurer_number, insurer8());
+    assert_eq!(h.card.symbol.as_ref().unwrap().as_str(), "記号１");
+    assert_eq!(h.card.number.as_str(), "1234");
+    // A one-digit branch number, as clients keep it, is the two-digit one.
+    assert_eq!(h.card.branch.unwrap().as_str(), "01");
+    let p = h.period.unwrap();
+    assert_eq!((p.start(), p.end()), (d("20240701"), d("20250131")));
+    assert_eq!(h.category, FileCategory::Xml);
+    assert!(!h.category.pdf());
+
+    // Check-ups: no months, FileCategory 1 is a PDF; an empty symbol and branch are none.
+    let h = history(
+        MessageKind::Checkups,
+        &history_text(
+            "<InsuranceCardSymbol></InsuranceCardSymbol>\
+             <InsuredPersonIdentificationNumber>1234</InsuredPersonIdentificationNumber>\
+             <BranchNumber />",
+            "<FileCategory>1</FileCategory>",
+        ),
+    )
+    .unwrap();
+    assert_eq!((h.card.symbol, h.card.branch, h.period), (None, None, None));
+    assert!(h.category.pdf());
+    for (code, pdf, treatment) in [
+        ("1", true, false),
+        ("2", false, false),
+        ("3", true, true),
+        ("4", false, true),
+    ] {
+        let c = FileCategory::parse(code).unwrap();
+        assert_eq!(
+            (c.pdf(), c.with_treatment(), c.code()),
+            (pdf, treatment, code)
+        );
+    }
+}
+
+#[test]
+fn a_bad_medication_request_is_refused_with_the_element_at_fault() {
+    let card = "<InsuredPersonIdentificationNumber>1234</InsuredPersonIdentificationNumber>";
+    let cases = [
+        (card, "<FileCategory>5</FileCategory>", FILE_CATEGORY),
+        (
+            card,
+            "<StartDate>202413</StartDate><EndDate>202501</EndDate>",
+            START_DATE,
+        ),
+        (
+            card,
+            "<StartDate>2024-07</StartDate><EndDate>202501</EndDate>",
+            START_DATE,
+        ),
+        (
+            card,
+            "<StartDate>202502</StartDate><EndDate>202501</EndDate>",
+            START_DATE,
+        ),
+        (card, "<EndDate>202501</EndDate>", START_DATE),
+        (card, "<StartDate>202501</StartDate>", END_DATE),
+        (
+            card,
+            "<PrDiInfClassification>12</PrDiInfClassification>",
+            PR_DI_INF_CLASSIFICATION,
+        ),
+        ("", "<FileCategory>2</FileCategory>", HIST_NUMBER),
+        (
+            "<InsuredPersonIdentificationNumber>1234</InsuredPersonIdentificationNumber><BranchNumber>123</BranchNumber>",
+            "",
+            HIST_BRANCH,
+        ),
+    ];
+    for (header, body, element) in cases {
+        let e = history(MessageKind::Medication, &history_text(header, body)).unwrap_err();
+        let at = match &e {
+            OqsError::InvalidValue { element, .. } | OqsError::MissingElement(element) => *element,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(at, element, "{header} {body}: {e}");
+        assert!(!e.message_ja().is_empty());
+    }
+    // A wrong insurer number (check digit) is refused too.
+    let text = history_text(card, "").replace(insurer8().as_str(), "01130013");
+    let e = history(MessageKind::Medication, &text).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            OqsError::InvalidValue {
+                element: HIST_INSURER_NUMBER,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_history_answer_reads_back_and_groups_by_month_and_day() {
+    let header = RequestHeader {
+        confirmation_date: None,
+        institution: institution(),
+        file_id: Some("123451".into()),
+    };
+    let pharmacy = InstitutionCode::from_parts(
+        Prefecture::from_code(13).unwrap(),
+        FeeSchedule::Pharmacy,
+        1,
+        1,
+    )
+    .unwrap();
+    let drug = |on: &str, code: &str, q: i64, days: u32| MedicationEntry {
+        dispensed_on: d(on),
+        drug_code: code.into(),
+        drug_name: format!("薬{code}"),
+        usage: "1日1回".into(),
+        quantity_x10: q,
+        unit: "錠".into(),
+        days_supplied: days,
+        prescriber: institution(),
+        prescriber_name: "診療所".into(),
+        pharmacy,
+        pharmacy_name: "薬局".into(),
+    };
+    let answer = HistoryAnswer {
+        patient: HistoryPatient {
+            name: "𠮷田\u{3000}花子".into(),
+            kana: "ﾖｼﾀﾞ ﾊﾅｺ".into(),
+            birth_date: d("19800101"),
+            sex: OqsSex::Female,
+        },
+        period: Some(MonthRange::new(d("20250101"), d("20250301")).unwrap()),
+        category: FileCategory::XmlWithTreatment,
+        content: HistoryContent::Medications(vec![
+            drug("20250310", "A", 140, 14),
+            drug("20250310", "B", 16, 3),
+            drug("20250305", "C", 10, 1),
+            drug("20250120", "A", 140, 14),
+        ]),
+    };
+    for charset in [Charset::Utf8, Charset::ShiftJis] {
+        let bytes = history_response(&header, &answer, None, t("20250602093600"), charset).unwrap();
+        let r = parse_history_response(&bytes).unwrap();
+        assert_eq!(r.answer.as_ref(), Some(&answer), "{charset:?}");
+        assert_eq!(
+            (r.result_code.as_str(), r.segment),
+            ("1", SegmentOfResult::Normal)
+        );
+        let text = match charset {
+            Charset::ShiftJis => SHIFT_JIS.decode(&bytes).0.into_owned(),
+            _ => String::from_utf8(bytes).unwrap(),
+        };
+        // Two months, and in March two days: 14 tablets over 14 days is 1 a day, 1.6 over
+        // 3 days does not divide and is written as one amount.
+        assert_eq!(text.matches("<MeTrMonthInf>").count(), 2);
+        assert_eq!(text.matches("<DiDateInf>").count(), 3);
+        assert!(text.contains("<Qua1>1</Qua1>\n") && text.contains("<Times>14</Times>"));
+        assert!(text.contains("<Qua1>1.6</Qua1>"), "{text}");
+        if charset == Charset::ShiftJis {
+            // 𠮷 has no Shift_JIS code: the portable name by its usual substitute, the exact
+            // one beside it.
+            assert!(text.contains("<Name>吉田　花子</Name>"), "{text}");
+            assert!(
+                text.contains("<NameOfOther>&#x20BB7;田　花子</NameOfOther>"),
+                "{text}"
+            );
+        }
+    }
 }

@@ -14,7 +14,7 @@ fn samples_dir() -> PathBuf {
 
 /// The 照会番号 registered by the `OQSsiimm01` sample and returned by the bulk result.
 const REFERENCE: &str = "患者-000123";
-/// The reception of the `face/` sample, quoted by the medication and check-up requests.
+/// The reception of the `face/` sample.
 const RECEPTION: &str = "1748824200000001";
 /// The 受付番号 of the bulk samples.
 const BULK_RECEPTION: &str = "B5F0C2A9E14D7B3368A1C0D2E";
@@ -115,105 +115,97 @@ fn at_reader() -> Qualification {
     }
 }
 
-fn medication() -> HistoryTable {
-    let columns = vec![
-        ("DispensingDate", "調剤日"),
-        ("DrugCode", "薬剤コード"),
-        ("DrugName", "薬剤名"),
-        ("Usage", "用法・用量"),
-        ("Quantity", "数量"),
-        ("Unit", "単位"),
-        ("DaysSupplied", "日数"),
-        ("PrescribingInstitutionCode", "処方医療機関"),
-        ("PharmacyCode", "調剤薬局"),
-    ];
-    let row = |cells: [&str; 9]| cells.iter().map(|s| s.to_string()).collect();
-    HistoryTable {
-        title: "薬剤情報",
-        list: "PharmaceuticalInfoList",
-        item: "PharmaceuticalInfo",
-        columns,
-        rows: vec![
-            row([
-                "20250512",
-                "2149039F1020",
-                "アムロジピン錠５ｍｇ",
-                "１日１回朝食後",
-                "28",
-                "錠",
-                "28",
-                "1311234569",
-                "1341234567",
-            ]),
-            row([
-                "20250512",
-                "3969007F1020",
-                "メトホルミン塩酸塩錠２５０ｍｇ",
-                "１日２回朝夕食後",
-                "56",
-                "錠",
-                "28",
-                "1311234569",
-                "1341234567",
-            ]),
-        ],
+/// The patient of the medication and check-up answers: the samples' patient.
+fn history_patient() -> HistoryPatient {
+    let q = basic();
+    HistoryPatient {
+        name: q.name,
+        kana: q.name_kana,
+        birth_date: q.birth_date,
+        sex: q.sex1,
     }
 }
 
-fn checkups() -> HistoryTable {
-    let columns = vec![
-        ("ImplementationDate", "実施日"),
-        ("CheckupKind", "健診種別"),
-        ("ImplementationInstitutionCode", "実施機関"),
-        ("Height", "身長"),
-        ("Weight", "体重"),
-        ("BMI", "BMI"),
-        ("WaistCircumference", "腹囲"),
-        ("SystolicBloodPressure", "収縮期血圧"),
-        ("DiastolicBloodPressure", "拡張期血圧"),
-        ("HbA1c", "HbA1c"),
-        ("FastingBloodSugar", "空腹時血糖"),
-        ("LDLCholesterol", "LDLコレステロール"),
-        ("HDLCholesterol", "HDLコレステロール"),
-        ("Triglyceride", "中性脂肪"),
-        ("AST", "AST"),
-        ("ALT", "ALT"),
-        ("GammaGT", "γ-GT"),
-        ("UrineProtein", "尿蛋白"),
-        ("UrineSugar", "尿糖"),
-    ];
-    let rows = vec![
-        [
-            "20241015",
-            "特定健康診査",
-            "1311234569",
-            "165.2",
-            "63.4",
-            "23.2",
-            "84.0",
-            "132",
-            "84",
-            "6.1",
-            "112",
-            "138",
-            "52",
-            "148",
-            "24",
-            "22",
-            "38",
-            "-",
-            "-",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-    ];
-    HistoryTable {
-        title: "特定健診等情報",
-        list: "SpecificHealthCheckupInfoList",
-        item: "SpecificHealthCheckupInfo",
-        columns,
-        rows,
+fn medication() -> HistoryAnswer {
+    let drug =
+        |code: &str, name: &str, usage: &str, quantity_x10: i64, days: u32| MedicationEntry {
+            dispensed_on: d("20250512"),
+            drug_code: code.into(),
+            drug_name: name.into(),
+            usage: usage.into(),
+            quantity_x10,
+            unit: "錠".into(),
+            days_supplied: days,
+            prescriber: institution(),
+            prescriber_name: "杉並中央クリニック".into(),
+            pharmacy: InstitutionCode::from_parts(
+                Prefecture::from_code(13).unwrap(),
+                FeeSchedule::Pharmacy,
+                12,
+                3456,
+            )
+            .unwrap(),
+            pharmacy_name: "阿佐谷薬局".into(),
+        };
+    HistoryAnswer {
+        patient: history_patient(),
+        period: Some(MonthRange::new(d("20250201"), d("20250531")).unwrap()),
+        category: FileCategory::Pdf,
+        content: HistoryContent::Medications(vec![
+            drug(
+                "2149039F1020",
+                "アムロジピン錠５ｍｇ",
+                "１日１回朝食後",
+                280,
+                28,
+            ),
+            drug(
+                "3969007F1020",
+                "メトホルミン塩酸塩錠２５０ｍｇ",
+                "１日２回朝夕食後",
+                560,
+                28,
+            ),
+            drug(
+                "1149019F1020",
+                "ロキソプロフェンＮａ錠６０ｍｇ",
+                "疼痛時",
+                100,
+                5,
+            ),
+        ]),
+    }
+}
+
+fn checkups() -> HistoryAnswer {
+    use CheckupItem::*;
+    let q = |item, v: &str| (item, CheckupValue::Quantity(v.into()));
+    HistoryAnswer {
+        patient: history_patient(),
+        period: None,
+        category: FileCategory::Xml,
+        content: HistoryContent::Checkups(vec![CheckupEntry {
+            performed_on: d("20241015"),
+            institution: Some(institution()),
+            results: vec![
+                q(Height, "165.2"),
+                q(Weight, "63.4"),
+                q(Bmi, "23.2"),
+                q(Waist, "84"),
+                q(Systolic, "132"),
+                q(Diastolic, "84"),
+                q(FastingGlucose, "112"),
+                q(HbA1c, "6.1"),
+                q(Triglycerides, "148"),
+                q(Hdl, "52"),
+                q(Ldl, "138"),
+                q(Ast, "24"),
+                q(Alt, "22"),
+                q(Ggt, "38"),
+                (UrineGlucose, CheckupValue::Urine(UrineLevel::Negative)),
+                (UrineProtein, CheckupValue::Urine(UrineLevel::Trace)),
+            ],
+        }]),
     }
 }
 
@@ -288,22 +280,19 @@ fn responses(folder: &Path, charset: Charset) -> Vec<(String, Vec<u8>)> {
         .unwrap(),
     ));
 
-    // FileCategory 2: the PDF beside the XML that names it.
+    // FileCategory 1: the PDF beside the XML that names it.
     let (name, header) = request("YZKsiquc01req_202506020005.xml");
-    let table = medication();
+    let answer = medication();
     let pdf_name = name.replace(".xml", ".pdf");
     out.push((
         pdf_name.clone(),
-        table.to_pdf(&format!(
-            "受付 {RECEPTION}　1311234569　2025-06-02 09:36:00"
-        )),
+        answer.to_pdf("医療機関コード 1311234569　作成 2025-06-02 09:36"),
     ));
     out.push((
         name,
         history_response(
             &header,
-            RECEPTION,
-            &table,
+            &answer,
             Some(&pdf_name),
             t("20250602093600"),
             charset,
@@ -314,15 +303,7 @@ fn responses(folder: &Path, charset: Charset) -> Vec<(String, Vec<u8>)> {
     let (name, header) = request("TKKsiquc01req_202506020006.xml");
     out.push((
         name,
-        history_response(
-            &header,
-            RECEPTION,
-            &checkups(),
-            None,
-            t("20250602093700"),
-            charset,
-        )
-        .unwrap(),
+        history_response(&header, &checkups(), None, t("20250602093700"), charset).unwrap(),
     ));
 
     let at = t("20250602093000");
@@ -357,7 +338,19 @@ fn the_sample_responses_are_what_this_crate_writes() {
                 "docs/samples/{sub}/{name} is not what the code writes; \
                  run ONSHI_WRITE_SAMPLES=1 cargo test -p onshi-oqs samples"
             );
-            if name.ends_with(".xml") {
+            if name.starts_with("YZK") || name.starts_with("TKK") {
+                if name.ends_with(".xml") {
+                    let r = parse_history_response(&bytes)
+                        .unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
+                    assert_eq!(r.charset, charset, "{name}");
+                    let want = if name.starts_with("YZK") {
+                        medication()
+                    } else {
+                        checkups()
+                    };
+                    assert_eq!(r.answer, Some(want), "{name}");
+                }
+            } else if name.ends_with(".xml") {
                 // Each reads back to what it says.
                 let r = parse_response(&bytes).unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
                 assert_eq!(r.header.charset, charset, "{name}");
