@@ -590,6 +590,44 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         &["薬剤情報", history.medications[0].drug_name],
     );
 
+    // "With treatment information" (FileCategory 4): without a consent to share operations
+    // the answer has the drugs only; after a reception with that consent, the operations
+    // too, as treatment rows.
+    let with_treatment = |name: &str| {
+        let bytes = ask(
+            &emr,
+            &institution,
+            name,
+            number,
+            "<StartDate>202206</StartDate><EndDate>202506</EndDate><FileCategory>4</FileCategory>",
+            true,
+        );
+        let r = onshi_oqs::parse_history_response(&bytes).unwrap();
+        assert_eq!(r.result_code, "1", "{r:?}");
+        r.answer.expect("an answer")
+    };
+    let answer = with_treatment("YZKsiquc01req_042506020936123451.xml");
+    assert!(answer.treatments.is_empty());
+    assert_eq!(answer.content.len(), history.medications.len());
+    recept("medication,surgeries");
+    let answer = with_treatment("YZKsiquc01req_042506020937123451.xml");
+    assert_eq!(answer.content.len(), history.medications.len());
+    let mut operations: Vec<(String, String)> = answer
+        .treatments
+        .iter()
+        .map(|t| (t.performed_on.to_string(), t.code.clone()))
+        .collect();
+    let mut want: Vec<(String, String)> = history
+        .surgeries
+        .iter()
+        .filter(|s| s.performed_on >= NaiveDate::from_ymd_opt(2022, 6, 2).unwrap())
+        .map(|s| (s.performed_on.to_string(), s.code.to_owned()))
+        .collect();
+    operations.sort();
+    want.sort();
+    // (This person's operations, if any; the folder unit tests cover a file with them.)
+    assert_eq!(operations, want);
+
     // Refusals: a card matching nobody, and another clinic without the patient's consent.
     for (dir, code, name, number, want) in [
         (

@@ -163,6 +163,7 @@ pub fn history_answer(
     kind: HistoryKind,
     answer: &HistoryByCard,
     category: onshi_oqs::FileCategory,
+    treatments: Vec<onshi_oqs::TreatmentEntry>,
 ) -> Result<onshi_oqs::HistoryAnswer, String> {
     let p = &answer.patient;
     let patient = onshi_oqs::HistoryPatient {
@@ -199,7 +200,33 @@ pub fn history_answer(
         period,
         category,
         content,
+        treatments,
     })
+}
+
+/// The operations (手術情報) the center gave, as treatment rows of a medication answer
+/// (`FileCategory` 3 or 4) — only when they are the same patient's as `medication`'s: a
+/// family member's consent must never put their operations into another's file.
+pub fn treatment_entries(
+    medication: &HistoryByCard,
+    surgeries: &HistoryByCard,
+) -> Result<Vec<onshi_oqs::TreatmentEntry>, String> {
+    if surgeries.patient != medication.patient {
+        return Ok(Vec::new());
+    }
+    surgeries
+        .items
+        .iter()
+        .map(|v| {
+            Ok(onshi_oqs::TreatmentEntry {
+                performed_on: day(v, "performed_on")?,
+                code: text(v, "code")?.to_owned(),
+                name: text(v, "name")?.to_owned(),
+                institution: institution(v, "institution_code")?,
+                institution_name: text(v, "institution_name").unwrap_or("").to_owned(),
+            })
+        })
+        .collect()
 }
 
 fn text<'a>(v: &'a serde_json::Value, key: &str) -> Result<&'a str, String> {

@@ -414,7 +414,7 @@ impl<C: InsuranceCenter> Folder<C> {
                 .center
                 .submit_bulk(&institution, &bulk.queries, as_of)
                 .map(|b| onshi_oqs::bulk_accepted_response(h, &b.reception_number, now, cs)),
-            Request::Medication(hist) | Request::Checkups(hist) => {
+            Request::Medication(hist) | Request::Checkups(hist) => 'history: {
                 let hk = if kind == MessageKind::Medication {
                     HistoryKind::Medications
                 } else {
@@ -428,51 +428,69 @@ impl<C: InsuranceCenter> Folder<C> {
                     symbol: card.symbol.as_ref().map(|s| s.as_str()),
                     number: card.number.as_str(),
                     branch: card.branch.as_ref().map(|b| b.as_str()),
+                    birth_date: None,
                     from: period.as_ref().map(|(f, _)| month(f)),
                     to: period.as_ref().map(|(_, t)| month(t)),
                 };
-                match self.center.history_by_card(hk, &body) {
-                    Ok(found) => {
-                        let answer = match crate::emr::history_answer(hk, &found, hist.category) {
-                            Ok(a) => a,
-                            Err(e) => {
-                                return fail(
-                                    CENTER_UNREACHABLE,
-                                    &format!("中継サーバーの応答を読み取れませんでした（{e}）。"),
-                                );
-                            }
-                        };
-                        let pdf_name = path
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .and_then(|n| onshi_oqs::response_file_name(n).ok())
-                            .map(|n| n.replace(".xml", ".pdf").replace(".XML", ".pdf"))
-                            .filter(|_| hist.category.pdf());
-                        if let Some(pdf_name) = &pdf_name {
-                            let subtitle = format!(
-                                "医療機関コード {}　作成 {}",
-                                institution.as_str(),
-                                now.format("%Y-%m-%d %H:%M")
-                            );
-                            if let Err(e) =
-                                write_atomically(&self.res(), pdf_name, &answer.to_pdf(&subtitle))
-                            {
-                                return fail(
-                                    CENTER_UNREACHABLE,
-                                    &format!("PDF を書き込めませんでした（{e}）。"),
-                                );
-                            }
-                        }
-                        Ok(onshi_oqs::history_response(
-                            h,
-                            &answer,
-                            pdf_name.as_deref(),
-                            now,
-                            cs,
-                        ))
+                let found = match self.center.history_by_card(hk, &body) {
+                    Ok(found) => found,
+                    Err(e) => break 'history Err(e),
+                };
+                // "With treatment information": the same patient's operations, when they
+                // consented to share those too; no such consent is not an error.
+                let treatments = if hk == HistoryKind::Medications && hist.category.with_treatment()
+                {
+                    let body = HistoryByCardBody {
+                        birth_date: Some(found.patient.birth_date),
+                        ..body
+                    };
+                    match self.center.history_by_card(HistoryKind::Surgeries, &body) {
+                        Ok(s) => crate::emr::treatment_entries(&found, &s),
+                        Err(CenterError::Refused { .. }) => Ok(Vec::new()),
+                        Err(e) => break 'history Err(e),
                     }
-                    Err(e) => Err(e),
+                } else {
+                    Ok(Vec::new())
+                };
+                let answer = match treatments
+                    .and_then(|t| crate::emr::history_answer(hk, &found, hist.category, t))
+                {
+                    Ok(a) => a,
+                    Err(e) => {
+                        return fail(
+                            CENTER_UNREACHABLE,
+                            &format!("中継サーバーの応答を読み取れませんでした（{e}）。"),
+                        );
+                    }
+                };
+                let pdf_name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(|n| onshi_oqs::response_file_name(n).ok())
+                    .map(|n| n.replace(".xml", ".pdf").replace(".XML", ".pdf"))
+                    .filter(|_| hist.category.pdf());
+                if let Some(pdf_name) = &pdf_name {
+                    let subtitle = format!(
+                        "医療機関コード {}　作成 {}",
+                        institution.as_str(),
+                        now.format("%Y-%m-%d %H:%M")
+                    );
+                    if let Err(e) =
+                        write_atomically(&self.res(), pdf_name, &answer.to_pdf(&subtitle))
+                    {
+                        return fail(
+                            CENTER_UNREACHABLE,
+                            &format!("PDF を書き込めませんでした（{e}）。"),
+                        );
+                    }
                 }
+                Ok(onshi_oqs::history_response(
+                    h,
+                    &answer,
+                    pdf_name.as_deref(),
+                    now,
+                    cs,
+                ))
             }
             Request::BulkFetch(fetch) => self
                 .center
@@ -643,8 +661,12 @@ pub fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result
 mod tests {
     use super::*;
 
+    type HistoryAnswer =
+        fn(HistoryKind, &HistoryByCardBody<'_>) -> Result<HistoryByCard, CenterError>;
+
     struct Fake {
         answer: fn() -> Result<EligibilityResult, CenterError>,
+        history: HistoryAnswer,
         calls: usize,
     }
 
@@ -691,13 +713,139 @@ mod tests {
 
         fn history_by_card(
             &mut self,
-            _: HistoryKind,
-            _: &HistoryByCardBody<'_>,
+            kind: HistoryKind,
+            body: &HistoryByCardBody<'_>,
         ) -> Result<HistoryByCard, CenterError> {
             self.calls += 1;
-            Err(CenterError::Unreachable {
-                reason: "refused".into(),
-            })
+            (self.history)(kind, body)
+        }
+    }
+
+    fn no_history(_: HistoryKind, _: &HistoryByCardBody<'_>) -> Result<HistoryByCard, CenterError> {
+        Err(CenterError::Unreachable {
+            reason: "refused".into(),
+        })
+    }
+
+    fn patient(name: &str) -> crate::wire::HistoryPatient {
+        crate::wire::HistoryPatient {
+            name: name.into(),
+            name_kana: "ｼﾝﾘｮｳ ﾀﾛｳ".into(),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1980, 1, 2).unwrap(),
+            sex: "1".into(),
+        }
+    }
+
+    fn found(name: &str, items: Vec<serde_json::Value>) -> HistoryByCard {
+        HistoryByCard {
+            patient: patient(name),
+            reception: "1".into(),
+            consented_at: "2025-06-02T09:30:00+09:00".into(),
+            available_until: "2025-06-03T09:30:00+09:00".into(),
+            from: chrono::NaiveDate::from_ymd_opt(2022, 6, 2).unwrap(),
+            to: chrono::NaiveDate::from_ymd_opt(2025, 6, 2).unwrap(),
+            items,
+        }
+    }
+
+    fn one_drug() -> serde_json::Value {
+        serde_json::json!({
+            "dispensed_on": "2025-05-12", "drug_code": "2149039F1020", "drug_name": "アムロジピン錠５ｍｇ",
+            "dose": "１日１回朝食後", "quantity": 28.0, "unit": "錠", "days_supplied": 28,
+            "prescriber": "1310123458", "prescriber_name": "診療所", "pharmacy": "1341234563",
+            "pharmacy_name": "薬局",
+        })
+    }
+
+    fn one_operation() -> serde_json::Value {
+        serde_json::json!({
+            "performed_on": "2024-11-05", "code": "K282", "name": "水晶体再建術",
+            "institution_code": "1310123458", "institution_name": "診療所",
+        })
+    }
+
+    /// The patient consented to share operations too: their operation is a treatment row.
+    fn same_patient(
+        kind: HistoryKind,
+        body: &HistoryByCardBody<'_>,
+    ) -> Result<HistoryByCard, CenterError> {
+        match kind {
+            HistoryKind::Medications => Ok(found("診療　太郎", vec![one_drug()])),
+            // The second call narrows the family by the first answer's birth date.
+            _ => {
+                assert_eq!(body.birth_date, Some(patient("").birth_date));
+                Ok(found("診療　太郎", vec![one_operation()]))
+            }
+        }
+    }
+
+    /// Another family member consented to share operations: never in this patient's file.
+    fn family_member(
+        kind: HistoryKind,
+        _: &HistoryByCardBody<'_>,
+    ) -> Result<HistoryByCard, CenterError> {
+        match kind {
+            HistoryKind::Medications => Ok(found("診療　太郎", vec![one_drug()])),
+            _ => Ok(found("診療　花子", vec![one_operation()])),
+        }
+    }
+
+    /// No consent to share operations: the drugs alone, still a normal answer.
+    fn no_operations_consent(
+        kind: HistoryKind,
+        _: &HistoryByCardBody<'_>,
+    ) -> Result<HistoryByCard, CenterError> {
+        match kind {
+            HistoryKind::Medications => Ok(found("診療　太郎", vec![one_drug()])),
+            _ => Err(CenterError::Refused {
+                status: 403,
+                code: crate::center::ProblemCode::parse("consent_missing"),
+                problem: Box::new(crate::wire::Problem {
+                    kind: "urn:onshi:problem:consent_missing".into(),
+                    title: "Consent missing".into(),
+                    status: 403,
+                    code: "consent_missing".into(),
+                    message_ja: "手術情報の提供に患者さんの同意がありません。".into(),
+                    detail: "no consent".into(),
+                    field: None,
+                }),
+            }),
+        }
+    }
+
+    #[test]
+    fn treatment_rows_are_the_same_patients_operations_only() {
+        let cases: [(HistoryAnswer, usize); 3] = [
+            (same_patient, 1),
+            (family_member, 0),
+            (no_operations_consent, 0),
+        ];
+        for (i, (history, rows)) in cases.into_iter().enumerate() {
+            let (dir, mut folder, inst) = setup("t");
+            folder.center.history = history;
+            let name = format!("YZKsiquc01req_04{i}.xml");
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XmlMsg><MessageHeader>\
+                 <MedicalInstitutionCode>{}</MedicalInstitutionCode><InsurerNumber>138057</InsurerNumber>\
+                 <InsuranceCardSymbol>1234</InsuranceCardSymbol>\
+                 <InsuredPersonIdentificationNumber>567</InsuredPersonIdentificationNumber>\
+                 <BranchNumber></BranchNumber></MessageHeader><MessageBody>\
+                 <FileCategory>4</FileCategory></MessageBody></XmlMsg>\n",
+                inst.as_str()
+            );
+            fs::write(dir.path().join("req").join(&name), xml).unwrap();
+            assert_eq!(folder.process(&name), Outcome::Answered, "case {i}");
+            let res = fs::read(dir.path().join("res").join(name.replace("req_", "res_"))).unwrap();
+            let r = onshi_oqs::parse_history_response(&res).unwrap();
+            let answer = r.answer.unwrap();
+            assert_eq!(answer.content.len(), 1, "case {i}");
+            assert_eq!(answer.treatments.len(), rows, "case {i}");
+            if rows == 1 {
+                assert_eq!(answer.treatments[0].code, "K282");
+                assert_eq!(answer.patient.name, "診療　太郎");
+            }
+            // Two calls: the medication, then the operations.
+            assert_eq!(folder.center.calls, 2, "case {i}");
         }
     }
 
@@ -732,6 +880,7 @@ mod tests {
             config,
             Fake {
                 answer: unreachable,
+                history: no_history,
                 calls: 0,
             },
         )

@@ -252,6 +252,9 @@ pub struct HistoryByCardBody<'a> {
     pub number: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch: Option<&'a str>,
+    /// Narrows a family down further (`YYYY-MM-DD`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<chrono::NaiveDate>,
     /// First month, `YYYY-MM`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,

@@ -247,6 +247,18 @@ pub struct MedicationEntry {
     pub pharmacy_name: String,
 }
 
+/// One treatment (診療) of the treatment information: onshi's records are operations
+/// (手術), written as `MeTrInf` rows of `MeTrIdCl` 50.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreatmentEntry {
+    pub performed_on: NaiveDate,
+    /// The 区分番号 of the fee schedule (`K282`).
+    pub code: String,
+    pub name: String,
+    pub institution: InstitutionCode,
+    pub institution_name: String,
+}
+
 /// A check-up item: its code of the 特定健診 data standard (JLAC10, 17 characters), its
 /// name and unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -421,6 +433,9 @@ pub struct HistoryAnswer {
     pub period: Option<MonthRange>,
     pub category: FileCategory,
     pub content: HistoryContent,
+    /// With `FileCategory` 3 or 4 and the patient's consent to share their operations:
+    /// the treatment rows of the medication answer.
+    pub treatments: Vec<TreatmentEntry>,
 }
 
 /// `ResultCode` of an answer: 1 normal (medication and check-up answers), 2 error (every
@@ -549,7 +564,10 @@ pub fn history_response(
     }
     w.leaf_opt(PDF_FILE_NAME, pdf_file_name);
     match &answer.content {
-        HistoryContent::Medications(m) => write_medications(&mut w, req, m),
+        HistoryContent::Medications(m) => {
+            write_medications(&mut w, req, m);
+            write_treatments(&mut w, req, &answer.treatments);
+        }
         HistoryContent::Checkups(c) => write_checkups(&mut w, c),
     }
     w.close(MESSAGE_BODY);
@@ -620,6 +638,68 @@ fn write_medications(w: &mut Writer, req: &RequestHeader, entries: &[MedicationE
                 w.close(DRUG_INF);
             }
             w.close(DRUG_INFS);
+            w.close(DI_DATE_INF);
+        }
+        w.close(DI_DATE_INFS);
+        w.close(ME_TR_MONTH_INF);
+    }
+}
+
+/// 診療識別 50: 手術.
+const ME_TR_ID_CL_SURGERY: &str = "50";
+
+fn write_treatments(w: &mut Writer, req: &RequestHeader, entries: &[TreatmentEntry]) {
+    // One MeTrMonthInf per month and institution, as for the drugs; the day's rows in
+    // MeTrInfs.
+    let mut groups: Vec<(String, &TreatmentEntry, Vec<&TreatmentEntry>)> = Vec::new();
+    for e in entries {
+        let month = yyyymm(e.performed_on);
+        match groups
+            .iter_mut()
+            .find(|(m, first, _)| *m == month && first.institution == e.institution)
+        {
+            Some((_, _, v)) => v.push(e),
+            None => groups.push((month, e, vec![e])),
+        }
+    }
+    for (month, first, items) in groups {
+        w.open(ME_TR_MONTH_INF);
+        w.leaf(
+            DI_ORG,
+            &first.institution.fee_schedule().digit().to_string(),
+        );
+        w.leaf(ME_TR_DI_H_CD, first.institution.as_str());
+        w.leaf(ME_TR_DI_H_NM, &first.institution_name);
+        w.leaf(ME_TR_MONTH, &month);
+        w.leaf(
+            PR_IS_ORG,
+            if first.institution == req.institution {
+                PR_IS_ORG_SELF
+            } else {
+                PR_IS_ORG_OTHER
+            },
+        );
+        w.open(DI_DATE_INFS);
+        let mut days: Vec<NaiveDate> = Vec::new();
+        for e in &items {
+            if !days.contains(&e.performed_on) {
+                days.push(e.performed_on);
+            }
+        }
+        for day in days {
+            w.open(DI_DATE_INF);
+            w.leaf(DI_DATE, &format_yyyymmdd(day));
+            w.open(ME_TR_INFS);
+            for e in items.iter().filter(|e| e.performed_on == day) {
+                w.open(ME_TR_INF);
+                w.leaf(SIN_INF_CD, &e.code);
+                w.leaf(SIN_INF_N, &e.name);
+                w.leaf(ME_TR_ID_CL, ME_TR_ID_CL_SURGERY);
+                w.leaf(QUA1, "1");
+                w.leaf(TIMES, "1");
+                w.close(ME_TR_INF);
+            }
+            w.close(ME_TR_INFS);
             w.close(DI_DATE_INF);
         }
         w.close(DI_DATE_INFS);
@@ -728,16 +808,20 @@ pub fn parse_history_response(bytes: &[u8]) -> Result<ParsedHistoryResponse, Oqs
                 (Some(s), Some(e)) => Some(MonthRange::new(s, e)?),
                 _ => None,
             };
-            let content = if medication {
-                HistoryContent::Medications(read_medications(b)?)
+            let (content, treatments) = if medication {
+                (
+                    HistoryContent::Medications(read_medications(b)?),
+                    read_treatments(b)?,
+                )
             } else {
-                HistoryContent::Checkups(read_checkups(b)?)
+                (HistoryContent::Checkups(read_checkups(b)?), Vec::new())
             };
             Some(HistoryAnswer {
                 patient,
                 period,
                 category: FileCategory::parse(b.text_of(FILE_CATEGORY)?)?,
                 content,
+                treatments,
             })
         }
     };
@@ -773,9 +857,38 @@ fn read_patient(
     })
 }
 
-fn read_medications(b: &Element) -> Result<Vec<MedicationEntry>, OqsError> {
+fn read_treatments(b: &Element) -> Result<Vec<TreatmentEntry>, OqsError> {
     let mut out = Vec::new();
     for m in b.all(ME_TR_MONTH_INF) {
+        let institution = required(m, ME_TR_DI_H_CD, InstitutionCode::parse)?;
+        let institution_name = m.opt_text(ME_TR_DI_H_NM)?.unwrap_or("").to_owned();
+        for d in m.require(DI_DATE_INFS)?.all(DI_DATE_INF) {
+            let Some(rows) = d.child(ME_TR_INFS)? else {
+                continue;
+            };
+            let day = parse_yyyymmdd(d.text_of(DI_DATE)?)
+                .map_err(|err| OqsError::invalid(DI_DATE, err))?;
+            for r in rows.all(ME_TR_INF) {
+                out.push(TreatmentEntry {
+                    performed_on: day,
+                    code: r.text_of(SIN_INF_CD)?.to_owned(),
+                    name: r.text_of(SIN_INF_N)?.to_owned(),
+                    institution,
+                    institution_name: institution_name.clone(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn read_medications(b: &Element) -> Result<Vec<MedicationEntry>, OqsError> {
+    let mut out = Vec::new();
+    // Treatment months have no prescriber and no drugs.
+    for m in b
+        .all(ME_TR_MONTH_INF)
+        .filter(|m| m.child(PRLS_H_CD).ok().flatten().is_some())
+    {
         let pharmacy = required(m, ME_TR_DI_H_CD, InstitutionCode::parse)?;
         let prescriber = required(m, PRLS_H_CD, InstitutionCode::parse)?;
         let pharmacy_name = m.opt_text(ME_TR_DI_H_NM)?.unwrap_or("").to_owned();
@@ -912,6 +1025,21 @@ impl HistoryAnswer {
                     .collect::<Vec<_>>(),
             ),
         };
+        let treatments: Vec<String> = self
+            .treatments
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}　手術 {}（{}）　{} {}",
+                    t.performed_on.format("%Y-%m-%d"),
+                    t.name,
+                    t.code,
+                    t.institution.as_str(),
+                    t.institution_name
+                )
+            })
+            .collect();
+        let paragraphs: Vec<String> = paragraphs.into_iter().chain(treatments).collect();
         let p = &self.patient;
         let mut head = vec![
             subtitle.to_owned(),

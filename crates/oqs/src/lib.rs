@@ -27,7 +27,8 @@ pub use files::{MessageKind, face_file_name, response_file_name};
 pub use history::{
     CardKey, CheckupEntry, CheckupItem, CheckupValue, FileCategory, HistoryAnswer, HistoryContent,
     HistoryPatient, HistoryRequest, MedicationEntry, MonthRange, ParsedHistoryResponse,
-    RESULT_CODE_ERROR, RESULT_CODE_NORMAL, UrineLevel, history_response, parse_history_response,
+    RESULT_CODE_ERROR, RESULT_CODE_NORMAL, TreatmentEntry, UrineLevel, history_response,
+    parse_history_response,
 };
 pub use request::{
     BulkFetchRequest, BulkSubmitRequest, MAX_BULK, MAX_FILE_IDENTIFIER, MAX_REFERENCE_NUMBER,

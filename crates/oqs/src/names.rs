@@ -71,6 +71,12 @@ pub const QUA1: &str = "Qua1";
 pub const UNIT: &str = "Unit";
 pub const USAGE_N: &str = "UsageN";
 pub const TIMES: &str = "Times";
+/// Treatment (診療) rows under a day of a month of claims.
+pub const ME_TR_INFS: &str = "MeTrInfs";
+pub const ME_TR_INF: &str = "MeTrInf";
+pub const SIN_INF_CD: &str = "SinInfCd";
+pub const SIN_INF_N: &str = "SinInfN";
+pub const ME_TR_ID_CL: &str = "MeTrIdCl";
 /// onshi's additions to a drug: the whole dispensed amount and the days it covers.
 pub const DISPENSED_QUANTITY: &str = "DispensedQuantity";
 pub const DAYS_SUPPLIED: &str = "DaysSupplied";

@@ -645,6 +645,22 @@ fn a_history_answer_reads_back_and_groups_by_month_and_day() {
             drug("20250305", "C", 10, 1),
             drug("20250120", "A", 140, 14),
         ]),
+        treatments: vec![
+            TreatmentEntry {
+                performed_on: d("20250210"),
+                code: "K282".into(),
+                name: "水晶体再建術".into(),
+                institution: pharmacy_free(),
+                institution_name: "眼科病院".into(),
+            },
+            TreatmentEntry {
+                performed_on: d("20250210"),
+                code: "K284".into(),
+                name: "硝子体置換術".into(),
+                institution: pharmacy_free(),
+                institution_name: "眼科病院".into(),
+            },
+        ],
     };
     for charset in [Charset::Utf8, Charset::ShiftJis] {
         let bytes = history_response(&header, &answer, None, t("20250602093600"), charset).unwrap();
@@ -660,8 +676,13 @@ fn a_history_answer_reads_back_and_groups_by_month_and_day() {
         };
         // Two months, and in March two days: 14 tablets over 14 days is 1 a day, 1.6 over
         // 3 days does not divide and is written as one amount.
-        assert_eq!(text.matches("<MeTrMonthInf>").count(), 2);
-        assert_eq!(text.matches("<DiDateInf>").count(), 3);
+        // Two months of drugs, one of treatment: both operations of one day in MeTrInfs.
+        assert_eq!(text.matches("<MeTrMonthInf>").count(), 3);
+        assert_eq!(text.matches("<MeTrInf>").count(), 2);
+        assert!(
+            text.contains("<SinInfCd>K282</SinInfCd>") && text.contains("<MeTrIdCl>50</MeTrIdCl>")
+        );
+        assert_eq!(text.matches("<DiDateInf>").count(), 4);
         assert!(text.contains("<Qua1>1</Qua1>\n") && text.contains("<Times>14</Times>"));
         assert!(text.contains("<Qua1>1.6</Qua1>"), "{text}");
         if charset == Charset::ShiftJis {
@@ -674,4 +695,15 @@ fn a_history_answer_reads_back_and_groups_by_month_and_day() {
             );
         }
     }
+}
+
+/// A hospital (医科) of another institution, for treatment rows.
+fn pharmacy_free() -> InstitutionCode {
+    InstitutionCode::from_parts(
+        Prefecture::from_code(27).unwrap(),
+        FeeSchedule::Medical,
+        5,
+        4321,
+    )
+    .unwrap()
 }

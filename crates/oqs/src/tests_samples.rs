@@ -174,6 +174,7 @@ fn medication() -> HistoryAnswer {
                 5,
             ),
         ]),
+        treatments: Vec::new(),
     }
 }
 
@@ -206,6 +207,7 @@ fn checkups() -> HistoryAnswer {
                 (UrineProtein, CheckupValue::Urine(UrineLevel::Trace)),
             ],
         }]),
+        treatments: Vec::new(),
     }
 }
 
