@@ -317,8 +317,26 @@ impl<C: InsuranceCenter> Folder<C> {
         {
             Ok(v) => v,
             Err(_) => {
+                // A message of the interface that onshi does not implement is answered,
+                // so the EMR shows why instead of waiting; any other name is not ours.
+                let outcome = match onshi_oqs::unsupported_request(name) {
+                    Some((prefix, res_name)) if !self.res().join(&res_name).exists() => {
+                        let bytes = read_limited(&path).unwrap_or_default();
+                        let (charset, header) = onshi_oqs::salvage_header(&bytes);
+                        let e = OqsError::UnsupportedMessage(prefix);
+                        let answer =
+                            onshi_oqs::error_response(header.as_ref(), &e, (self.now)(), charset);
+                        if let Err(err) = write_atomically(&self.res(), &res_name, &answer) {
+                            eprintln!("folder: cannot write {res_name}: {err}");
+                            return Outcome::Ignored;
+                        }
+                        Outcome::Error(e.code().as_str().to_owned())
+                    }
+                    Some(_) => Outcome::AlreadyAnswered,
+                    None => Outcome::NotARequest,
+                };
                 self.move_to(name, ERROR_DIR);
-                return Outcome::NotARequest;
+                return outcome;
             }
         };
         let res_path = self.res().join(&res_name);
@@ -811,6 +829,38 @@ mod tests {
                 }),
             }),
         }
+    }
+
+    #[test]
+    fn an_unsupported_bulk_message_is_answered_with_why() {
+        let (dir, mut folder, inst) = setup("x");
+        // 訪問診療の一括照会 as a public client writes it (Shift_JIS, CRLF).
+        let name = "OQSmuhvq01req_202605140001.xml";
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"Shift_JIS\" standalone=\"no\"?>\r\n<XmlMsg>\r\n\
+             <MessageHeader><MedicalInstitutionCode>{}</MedicalInstitutionCode>\
+             <ArbitraryFileIdentifier>20260514093012045C01</ArbitraryFileIdentifier></MessageHeader>\
+             <MessageBody><QualificationConfirmSearchInfo><ConsentDateFrom>20260512</ConsentDateFrom>\
+             <ConsentDateTo>20260514</ConsentDateTo><MedicalTreatmentFlag>2</MedicalTreatmentFlag>\
+             </QualificationConfirmSearchInfo></MessageBody></XmlMsg>\r\n",
+            inst.as_str()
+        );
+        fs::write(dir.path().join("req").join(name), xml).unwrap();
+        assert_eq!(folder.process(name), Outcome::Error("E2006".into()));
+        let res = fs::read(dir.path().join("res/OQSmuhvq01res_202605140001.xml")).unwrap();
+        let r = onshi_oqs::parse_response(&res).unwrap();
+        assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
+        assert_eq!(r.header.charset, Charset::ShiftJis);
+        assert_eq!(r.header.file_id.as_deref(), Some("20260514093012045C01"));
+        assert!(r.body.reception_number.is_none());
+        let (code, message) = r.header.error.unwrap();
+        assert_eq!(code, "E2006");
+        assert!(message.contains("訪問診療の一括照会"), "{message}");
+        assert!(dir.path().join("req/error").join(name).exists());
+        assert_eq!(folder.center.calls, 0);
+        // Written again while answered: not answered twice.
+        fs::write(dir.path().join("req").join(name), "x").unwrap();
+        assert_eq!(folder.process(name), Outcome::AlreadyAnswered);
     }
 
     #[test]

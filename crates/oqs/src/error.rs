@@ -36,6 +36,8 @@ impl ErrorCode {
     pub const INVALID_VALUE: ErrorCode = ErrorCode("E2004");
     /// A file name that is not one of the interface's.
     pub const FILE_NAME: ErrorCode = ErrorCode("E2005");
+    /// A message of the interface that this terminal does not implement.
+    pub const UNSUPPORTED_MESSAGE: ErrorCode = ErrorCode("E2006");
     /// A value cannot be written in the response encoding.
     pub const UNENCODABLE: ErrorCode = ErrorCode("E3001");
 
@@ -52,6 +54,7 @@ impl ErrorCode {
         Self::DUPLICATE_ELEMENT,
         Self::INVALID_VALUE,
         Self::FILE_NAME,
+        Self::UNSUPPORTED_MESSAGE,
         Self::UNENCODABLE,
     ];
 
@@ -101,6 +104,9 @@ pub enum OqsError {
     },
     #[error("file name {0:?} is not one of the interface")]
     FileName(String),
+    /// A request of a message this terminal does not implement, by its prefix.
+    #[error("message {0} is not supported")]
+    UnsupportedMessage(String),
     #[error("{element} cannot be written in {encoding}")]
     Unencodable {
         element: &'static str,
@@ -131,6 +137,7 @@ impl OqsError {
             Self::DuplicateElement(_) => ErrorCode::DUPLICATE_ELEMENT,
             Self::InvalidValue { .. } => ErrorCode::INVALID_VALUE,
             Self::FileName(_) => ErrorCode::FILE_NAME,
+            Self::UnsupportedMessage(_) => ErrorCode::UNSUPPORTED_MESSAGE,
             Self::Unencodable { .. } => ErrorCode::UNENCODABLE,
         }
     }
@@ -161,6 +168,12 @@ impl OqsError {
                 format!("項目「{element}」の値が正しくありません（{detail}）。")
             }
             Self::FileName(n) => format!("ファイル名「{n}」が正しくありません。"),
+            Self::UnsupportedMessage(prefix) => format!(
+                "この端末は電文「{prefix}」{}に対応していません。対応する電文は OQSsiquc01、OQSmuquc01/02、OQSsiimm01、YZKsiquc01、TKKsiquc01 です。",
+                crate::files::unsupported_label(prefix)
+                    .map(|l| format!("（{l}）"))
+                    .unwrap_or_default()
+            ),
             Self::Unencodable { element, encoding } => {
                 format!("項目「{element}」を {encoding} で出力できません。")
             }

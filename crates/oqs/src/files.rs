@@ -94,3 +94,41 @@ pub fn face_file_name(id: &str, at: NaiveDateTime) -> Result<String, OqsError> {
         at.format("%Y%m%d%H%M%S")
     ))
 }
+
+/// The bulk messages of 医療扶助, 訪問診療 and オンライン診療 that public clients send and
+/// onshi does not implement (their searches need data onshi does not hold: welfare
+/// medical tickets, consents given at home), with what they are.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("OQSmutic", "医療扶助の一括照会"),
+    ("OQSmuhvq", "訪問診療の一括照会"),
+    ("OQSmuonq", "オンライン診療の一括照会"),
+];
+
+/// What an unsupported message prefix (`OQSmuhvq01`) is, when onshi knows it.
+pub(crate) fn unsupported_label(prefix: &str) -> Option<&'static str> {
+    UNSUPPORTED
+        .iter()
+        .find(|(p, _)| prefix.starts_with(p))
+        .map(|(_, label)| *label)
+}
+
+/// A request file of a message shaped like the interface's (`<XXXxxxxx99>req_<id>.xml`,
+/// three capitals, five lower-case letters, two digits) that is not one onshi implements:
+/// its prefix and the name of the `res/` file that tells the EMR so. `None` for a known
+/// message or a name of another shape.
+pub fn unsupported_request(name: &str) -> Option<(String, String)> {
+    if MessageKind::from_request_file_name(name).is_ok() {
+        return None;
+    }
+    let stem = name
+        .strip_suffix(".xml")
+        .or_else(|| name.strip_suffix(".XML"))?;
+    let (prefix, id) = stem.split_once("req_")?;
+    let b = prefix.as_bytes();
+    let shaped = b.len() == 10
+        && b[..3].iter().all(u8::is_ascii_uppercase)
+        && b[3..8].iter().all(u8::is_ascii_lowercase)
+        && b[8..].iter().all(u8::is_ascii_digit);
+    (shaped && !id.is_empty() && id.chars().all(file_char))
+        .then(|| (prefix.to_owned(), format!("{prefix}res_{id}.xml")))
+}

@@ -23,7 +23,7 @@ mod xml;
 
 pub use charset::{Charset, SUBSTITUTES};
 pub use error::{ErrorCode, OqsError};
-pub use files::{MessageKind, face_file_name, response_file_name};
+pub use files::{MessageKind, face_file_name, response_file_name, unsupported_request};
 pub use history::{
     CardKey, CheckupEntry, CheckupItem, CheckupValue, FileCategory, HistoryAnswer, HistoryContent,
     HistoryPatient, HistoryRequest, MedicationEntry, MonthRange, ParsedHistoryResponse,

@@ -707,3 +707,44 @@ fn pharmacy_free() -> InstitutionCode {
     )
     .unwrap()
 }
+
+#[test]
+fn messages_of_the_interface_that_onshi_lacks_are_named_not_ignored() {
+    for (name, res, label) in [
+        (
+            "OQSmuhvq01req_202605140001.xml",
+            "OQSmuhvq01res_202605140001.xml",
+            "訪問診療",
+        ),
+        (
+            "OQSmutic01req_202605140002.xml",
+            "OQSmutic01res_202605140002.xml",
+            "医療扶助",
+        ),
+        (
+            "OQSmuonq02req_202605140003.xml",
+            "OQSmuonq02res_202605140003.xml",
+            "オンライン診療",
+        ),
+        ("ABCdefgh01req_1.xml", "ABCdefgh01res_1.xml", ""),
+    ] {
+        let (prefix, r) = unsupported_request(name).unwrap();
+        assert_eq!(r, res);
+        let e = OqsError::UnsupportedMessage(prefix.clone());
+        assert_eq!(e.code(), ErrorCode::UNSUPPORTED_MESSAGE);
+        let msg = e.message_ja();
+        assert!(msg.contains(&prefix) && msg.contains(label), "{msg}");
+    }
+    // Known messages and names of another shape are not "unsupported messages".
+    for name in [
+        "OQSsiquc01req_0001.xml",
+        "YZKsiquc01req_0001.xml",
+        "notes.txt",
+        "OQSmuhvq01req_.xml",
+        "OQSMUHVQ01req_1.xml",
+        "OQSmuhvq01req_a b.xml",
+        "readme_req_1.xml",
+    ] {
+        assert_eq!(unsupported_request(name), None, "{name}");
+    }
+}
