@@ -1,5 +1,6 @@
-//! What the EMR interface keeps: the clinics' 照会番号 (their own patient ids) and the
-//! bulk checks (一括照会) from submission to result.
+//! What the EMR interface keeps: the clinics' 照会番号 (their own patient ids), the bulk
+//! checks (一括照会) from submission to result, and the consents patients give at home for
+//! 訪問診療 and オンライン診療 that the clinics' bulk searches find.
 //!
 //! The store keeps the rows; what a bulk request's queries and results mean (they are
 //! JSON written and read by the center) and who may read them is the center's business.
@@ -284,5 +285,143 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let pg = crate::testing::fresh_postgres_url().await.unwrap();
         roundtrip(Store::connect(&pg).await.unwrap()).await;
+    }
+}
+
+/// What a consent given at home is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HomeCareKind {
+    /// 訪問診療.
+    HomeVisit,
+    /// オンライン診療.
+    Online,
+}
+
+impl HomeCareKind {
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::HomeVisit => "home_visit",
+            Self::Online => "online",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "home_visit" => Some(Self::HomeVisit),
+            "online" => Some(Self::Online),
+            _ => None,
+        }
+    }
+}
+
+/// A consent given at home, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeConsentRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub institution_code: String,
+    pub kind: HomeCareKind,
+    pub consented_at: NaiveDateTime,
+    /// The day of the online examination the consent is for (online care only).
+    pub examination_date: Option<NaiveDate>,
+}
+
+/// Which dates a bulk search of home consents looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HomeConsentDates {
+    /// The days the consents were given (both inclusive).
+    Consented { from: NaiveDate, to: NaiveDate },
+    /// The examination days (online care).
+    Examination { from: NaiveDate, to: NaiveDate },
+}
+
+fn decode_home_consent(r: &AnyRow) -> Result<HomeConsentRow, StoreError> {
+    const T: &str = "home_consents";
+    let at: i64 = r.try_get("consented_at")?;
+    let kind: String = r.try_get("kind")?;
+    let exam: Option<i64> = r.try_get("examination_date")?;
+    Ok(HomeConsentRow {
+        id: r.try_get("id")?,
+        person_id: r.try_get("person_id")?,
+        institution_code: r.try_get("institution_code")?,
+        kind: HomeCareKind::parse(&kind).ok_or_else(|| corrupt(T, format!("kind = {kind}")))?,
+        consented_at: instant_from_db(at)
+            .ok_or_else(|| corrupt(T, format!("consented_at = {at}")))?,
+        examination_date: exam
+            .map(|v| date_from_db(v).ok_or_else(|| corrupt(T, format!("examination_date = {v}"))))
+            .transpose()?,
+    })
+}
+
+impl Store {
+    /// Records a consent given at home; returns its id.
+    pub async fn record_home_consent(
+        &self,
+        person_id: i64,
+        institution: &InstitutionCode,
+        kind: HomeCareKind,
+        consented_at: NaiveDateTime,
+        examination_date: Option<NaiveDate>,
+    ) -> Result<i64, StoreError> {
+        let id = self.next_id();
+        sqlx::query(
+            "INSERT INTO home_consents (id, person_id, institution_code, kind, consented_at, examination_date) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(person_id)
+        .bind(institution.as_str())
+        .bind(kind.code())
+        .bind(instant_to_db(consented_at))
+        .bind(examination_date.map(date_to_db))
+        .execute(self.pool())
+        .await?;
+        Ok(id)
+    }
+
+    /// The consents given at home to an institution for a kind of care, on the dates
+    /// asked, oldest first.
+    pub async fn home_consents(
+        &self,
+        institution: &InstitutionCode,
+        kind: HomeCareKind,
+        dates: HomeConsentDates,
+    ) -> Result<Vec<HomeConsentRow>, StoreError> {
+        macro_rules! home_consents_where {
+            ($cond:literal) => {
+                concat!(
+                    "SELECT id, person_id, institution_code, kind, consented_at, examination_date \
+                     FROM home_consents WHERE institution_code = $1 AND kind = $2 AND ",
+                    $cond,
+                    " ORDER BY consented_at, id"
+                )
+            };
+        }
+        let q = match dates {
+            HomeConsentDates::Consented { from, to } => {
+                let start = from.and_hms_opt(0, 0, 0).expect("midnight");
+                let end = to
+                    .succ_opt()
+                    .unwrap_or(to)
+                    .and_hms_opt(0, 0, 0)
+                    .expect("midnight");
+                sqlx::query(home_consents_where!(
+                    "consented_at >= $3 AND consented_at < $4"
+                ))
+                .bind(institution.as_str())
+                .bind(kind.code())
+                .bind(instant_to_db(start))
+                .bind(instant_to_db(end))
+            }
+            HomeConsentDates::Examination { from, to } => sqlx::query(home_consents_where!(
+                "examination_date >= $3 AND examination_date <= $4"
+            ))
+            .bind(institution.as_str())
+            .bind(kind.code())
+            .bind(date_to_db(from))
+            .bind(date_to_db(to)),
+        };
+        let rows = q.fetch_all(self.pool()).await?;
+        rows.iter().map(decode_home_consent).collect()
     }
 }

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_history.sql")),
     (4, include_str!("../migrations/0004_phone.sql")),
     (5, include_str!("../migrations/0005_emr.sql")),
+    (6, include_str!("../migrations/0006_home_consents.sql")),
 ];
 
 pub(crate) async fn run(pool: &AnyPool) -> Result<(), StoreError> {

@@ -242,6 +242,7 @@ async fn exercise(url: String, window: std::time::Duration) {
         1
     );
     receptions(&store, code).await;
+    home_consents(&store, code, other).await;
     assert_eq!(store.count(Table::Persons).await.unwrap(), 3);
     assert_eq!(
         store.count(Table::InsuredRecordEvents).await.unwrap(),
@@ -576,4 +577,83 @@ async fn lookups_go_to_the_replica() {
         sqlite.with_replica(&replica_url, 2).await,
         Err(StoreError::UnsupportedUrl(_))
     ));
+}
+
+/// Consents given at home, found by an institution's search over consent or examination
+/// days, for its own kind of care only.
+async fn home_consents(store: &Store, code: InstitutionCode, other: InstitutionCode) {
+    let at = |day: &str, h: u32| d(day).and_hms_opt(h, 0, 0).unwrap();
+    let visit = HomeCareKind::HomeVisit;
+    let online = HomeCareKind::Online;
+    store
+        .record_home_consent(1, &code, visit, at("20260510", 9), None)
+        .await
+        .unwrap();
+    store
+        .record_home_consent(2, &code, visit, at("20260512", 23), None)
+        .await
+        .unwrap();
+    store
+        .record_home_consent(2, &code, online, at("20260512", 10), Some(d("20260601")))
+        .await
+        .unwrap();
+    store
+        .record_home_consent(3, &other, visit, at("20260512", 10), None)
+        .await
+        .unwrap();
+    let consented = |from: &str, to: &str| HomeConsentDates::Consented {
+        from: d(from),
+        to: d(to),
+    };
+    let persons = |rows: Vec<HomeConsentRow>| rows.iter().map(|r| r.person_id).collect::<Vec<_>>();
+    assert_eq!(
+        persons(
+            store
+                .home_consents(&code, visit, consented("20260510", "20260512"))
+                .await
+                .unwrap()
+        ),
+        vec![1, 2],
+        "both days inclusive, oldest first"
+    );
+    assert_eq!(
+        persons(
+            store
+                .home_consents(&code, visit, consented("20260511", "20260511"))
+                .await
+                .unwrap()
+        ),
+        Vec::<i64>::new()
+    );
+    let found = store
+        .home_consents(&code, online, consented("20260512", "20260512"))
+        .await
+        .unwrap();
+    assert_eq!(persons(found.clone()), vec![2]);
+    assert_eq!(found[0].examination_date, Some(d("20260601")));
+    assert_eq!(found[0].institution_code, code.as_str());
+    let exam = HomeConsentDates::Examination {
+        from: d("20260601"),
+        to: d("20260601"),
+    };
+    assert_eq!(
+        persons(store.home_consents(&code, online, exam).await.unwrap()),
+        vec![2]
+    );
+    assert!(
+        store
+            .home_consents(&code, visit, exam)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        persons(
+            store
+                .home_consents(&other, visit, consented("20260501", "20260531"))
+                .await
+                .unwrap()
+        ),
+        vec![3]
+    );
 }
