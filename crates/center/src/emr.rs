@@ -7,6 +7,9 @@
 //!   reception number at once; the center's worker answers the queries.
 //! - `GET /v1/eligibility/bulk/{reception_number}`: `processing` until the results are
 //!   stored, then the results, one per query in the order sent.
+//! - `POST /v1/eligibility/home-consents`: the bulk search of 訪問診療 / オンライン診療
+//!   (`OQSmuhvq01`, `OQSmuonq01`): the patients who consented at home to this institution
+//!   on the dates asked become the queries of a bulk check, fetched as above.
 //!
 //! Bulk checks are processed at the center, not at the terminal: the request is committed
 //! to the database before it is acknowledged and the results are committed in one
@@ -44,6 +47,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/reference-numbers", post(register_reference))
         .route("/v1/eligibility/bulk", post(submit_bulk))
         .route("/v1/eligibility/bulk/{reception_number}", get(fetch_bulk))
+        .route("/v1/eligibility/home-consents", post(search_home_consents))
 }
 
 /// Over mutual TLS the terminal's certificate names the institution and the body must
@@ -369,6 +373,180 @@ async fn fetch_bulk(
         spawn_worker(state.clone(), row.reception_number.clone());
     }
     Ok(Json(body_of(row)?))
+}
+
+/// The JSON request of `POST /v1/eligibility/home-consents`: one pair of dates.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HomeConsentSearch {
+    institution_code: String,
+    /// `home_visit` (訪問診療) or `online` (オンライン診療).
+    kind: String,
+    #[serde(default)]
+    consented_from: Option<String>,
+    #[serde(default)]
+    consented_to: Option<String>,
+    /// オンライン診療 only: search by examination day instead.
+    #[serde(default)]
+    examination_from: Option<String>,
+    #[serde(default)]
+    examination_to: Option<String>,
+}
+
+/// Longest span of days one search may cover.
+const MAX_SEARCH_DAYS: i64 = 366;
+
+fn search_date(
+    field: &'static str,
+    label_ja: &'static str,
+    s: &str,
+) -> Result<chrono::NaiveDate, ApiError> {
+    let digits: String = s.chars().filter(|c| *c != '-').collect();
+    onshi_model::parse_yyyymmdd(&digits).map_err(|e| ApiError::InvalidField {
+        field,
+        label_ja,
+        reason: e.to_string(),
+    })
+}
+
+async fn search_home_consents(
+    State(state): State<AppState>,
+    identity: Option<Extension<ClientIdentity>>,
+    ApiJson(req): ApiJson<HomeConsentSearch>,
+) -> Result<(StatusCode, Json<BulkBody>), ApiError> {
+    use onshi_store::{HomeCareKind, HomeConsentDates};
+    let institution =
+        InstitutionCode::parse(&req.institution_code).map_err(|e| ApiError::InvalidField {
+            field: "institution_code",
+            label_ja: "医療機関コード",
+            reason: e.to_string(),
+        })?;
+    let kind = HomeCareKind::parse(&req.kind).ok_or_else(|| ApiError::InvalidField {
+        field: "kind",
+        label_ja: "診療の種類",
+        reason: "home_visit（訪問診療）または online（オンライン診療）".into(),
+    })?;
+    let pair = |from: &Option<String>,
+                to: &Option<String>,
+                f,
+                t|
+     -> Result<Option<(chrono::NaiveDate, chrono::NaiveDate)>, ApiError> {
+        match (from.as_deref(), to.as_deref()) {
+            (None, None) => Ok(None),
+            (Some(a), Some(b)) => Ok(Some((
+                search_date(f, "開始日", a)?,
+                search_date(t, "終了日", b)?,
+            ))),
+            (None, Some(_)) => Err(ApiError::InvalidField {
+                field: f,
+                label_ja: "開始日",
+                reason: "missing".into(),
+            }),
+            (Some(_), None) => Err(ApiError::InvalidField {
+                field: t,
+                label_ja: "終了日",
+                reason: "missing".into(),
+            }),
+        }
+    };
+    let consented = pair(
+        &req.consented_from,
+        &req.consented_to,
+        "consented_from",
+        "consented_to",
+    )?;
+    let examined = pair(
+        &req.examination_from,
+        &req.examination_to,
+        "examination_from",
+        "examination_to",
+    )?;
+    let dates = match (consented, examined, kind) {
+        (Some((from, to)), None, _) => HomeConsentDates::Consented { from, to },
+        (None, Some((from, to)), HomeCareKind::Online) => {
+            HomeConsentDates::Examination { from, to }
+        }
+        (None, Some(_), HomeCareKind::HomeVisit) => {
+            return Err(ApiError::InvalidField {
+                field: "examination_from",
+                label_ja: "診察日",
+                reason: "訪問診療は同意日で検索します / home visits are searched by consent date"
+                    .into(),
+            });
+        }
+        _ => {
+            return Err(ApiError::InvalidField {
+                field: "consented_from",
+                label_ja: "同意日",
+                reason: "同意日または診察日の期間をひとつ指定してください / give one pair of dates"
+                    .into(),
+            });
+        }
+    };
+    let (from, to) = match dates {
+        HomeConsentDates::Consented { from, to } | HomeConsentDates::Examination { from, to } => {
+            (from, to)
+        }
+    };
+    if from > to || (to - from).num_days() >= MAX_SEARCH_DAYS {
+        return Err(ApiError::InvalidField {
+            field: "consented_to",
+            label_ja: "期間",
+            reason: format!(
+                "開始日から終了日までを {MAX_SEARCH_DAYS} 日以内にしてください / from ≤ to, at most {MAX_SEARCH_DAYS} days"
+            ),
+        });
+    }
+    authorize(&state, identity, &institution)?;
+    let store = state.store();
+    require_active(store, &institution).await?;
+    let today = today_jst();
+    // Each consenting person once, as a query for the qualification they hold today:
+    // the bulk check then answers them as any bulk check, with the 照会番号.
+    let mut seen = HashSet::new();
+    let mut queries = Vec::new();
+    for c in store.home_consents(&institution, kind, dates).await? {
+        if !seen.insert(c.person_id) {
+            continue;
+        }
+        let views = store.records_of_person(c.person_id).await?;
+        let (_, current) = crate::eligibility::decide_for_person(views, today);
+        if let Some(v) = current.first() {
+            queries.push(InsuranceDataQuery {
+                insurer_number: v.record.insurer_number.clone(),
+                symbol: v.record.symbol.clone(),
+                number: v.record.number.clone(),
+                branch: Some(v.record.branch),
+                birth_date: v.person.birth_date,
+                limit_consent: false,
+            });
+        }
+    }
+    let now = now_jst();
+    let row = NewBulkCheck {
+        reception_number: new_reception_number()?,
+        institution_code: institution,
+        submitted_at: now,
+        as_of: today,
+        query_count: queries.len() as i64,
+        queries: serde_json::to_string(&queries)
+            .map_err(|e| ApiError::Internal(format!("bulk queries: {e}")))?,
+    };
+    store.insert_bulk_check(&row).await?;
+    spawn_worker(state.clone(), row.reception_number.clone());
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(BulkBody {
+            reception_number: row.reception_number,
+            status: BulkStatus::Processing.code(),
+            institution_code: institution.to_string(),
+            submitted_at: now,
+            as_of: today,
+            query_count: row.query_count,
+            finished_at: None,
+            results: None,
+        }),
+    ))
 }
 
 /// Reception numbers being answered by this process.

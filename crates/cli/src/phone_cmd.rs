@@ -70,6 +70,9 @@ pub enum PhoneCommand {
     /// Hold the phone to a clinic's reader: the reception with the phone, as the reader
     /// runs it (prints the outcome as JSON).
     Reception(ReceptionArgs),
+    /// At home, in the portal app with the card: let a clinic check the qualification for
+    /// 訪問診療 or オンライン診療 (居宅同意取得型); the clinic's bulk search then finds it.
+    HomeConsent(HomeConsentArgs),
 }
 
 pub fn run(cmd: PhoneCommand) -> Result<()> {
@@ -83,7 +86,59 @@ pub fn run(cmd: PhoneCommand) -> Result<()> {
         PhoneCommand::Resume(a) => portal(a, PortalAction::Resume),
         PhoneCommand::Replace(a) => replace(a),
         PhoneCommand::Reception(a) => reception(a),
+        PhoneCommand::HomeConsent(a) => home_consent(a),
     }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum HomeCareArg {
+    /// 訪問診療.
+    HomeVisit,
+    /// オンライン診療.
+    Online,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HomeConsentArgs {
+    /// The My Number Card file (the portal login reads it).
+    #[arg(long)]
+    card: PathBuf,
+    /// The card's 利用者証明用パスワード (4 digits).
+    #[arg(long, env = "ONSHI_CARD_PIN")]
+    pin: String,
+    /// The clinic's 医療機関コード.
+    #[arg(long)]
+    institution: String,
+    #[arg(long, value_enum)]
+    kind: HomeCareArg,
+    /// オンライン診療: the day of the examination (YYYY-MM-DD); today when absent.
+    #[arg(long)]
+    examination_date: Option<chrono::NaiveDate>,
+    #[command(flatten)]
+    center: CenterArgs,
+}
+
+fn home_consent(a: HomeConsentArgs) -> Result<()> {
+    let http = a.center.http()?;
+    let login = card_login(&http, &a.card, &a.pin)?;
+    let mut body = json!({
+        "login": login,
+        "institution_code": a.institution,
+        "kind": match a.kind {
+            HomeCareArg::HomeVisit => "home_visit",
+            HomeCareArg::Online => "online",
+        },
+    });
+    if let Some(d) = a.examination_date {
+        body["examination_date"] = json!(d);
+    }
+    let answer: serde_json::Value = http.json(
+        http.client
+            .post(http.url("/v1/portal/home-consents"))
+            .json(&body),
+    )?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

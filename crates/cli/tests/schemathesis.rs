@@ -32,7 +32,7 @@ fn schemathesis() -> Option<PathBuf> {
 }
 
 /// The EMR's operations (and the single check they build on).
-const OPERATIONS: &str = r"^/v1/(eligibility/insurance-data|eligibility/bulk|reference-numbers|receptions/\{reception\}/fhir|history/\{kind\})";
+const OPERATIONS: &str = r"^/v1/(eligibility/insurance-data|eligibility/bulk|eligibility/home-consents|reference-numbers|receptions/\{reception\}/fhir|history/\{kind\})";
 
 #[test]
 fn emr_operations_conform_to_the_openapi_document() {
@@ -98,6 +98,7 @@ fn emr_operations_conform_to_the_openapi_document() {
         "POST /v1/reference-numbers",
         "GET /v1/receptions/{reception}/fhir",
         "POST /v1/history/{kind}",
+        "POST /v1/eligibility/home-consents",
     ] {
         assert!(stdout.contains(op), "{op} not tested:\n{stdout}");
     }

@@ -132,6 +132,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/portal/phones", post(portal::phones))
         .route("/v1/portal/phones/{id}/suspend", post(portal::suspend))
         .route("/v1/portal/phones/{id}/resume", post(portal::resume))
+        .route("/v1/portal/home-consents", post(portal::home_consent))
         .route("/portal/phone", get(portal::page))
 }
 

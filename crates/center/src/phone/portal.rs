@@ -317,3 +317,99 @@ pub(super) async fn resume(
         .ok_or(PhoneError::Api(ApiError::NotFound))?;
     Ok(Json(status_of(&cred)))
 }
+
+/// `POST /v1/portal/home-consents`: the citizen, logged in with the card, lets one
+/// institution check their qualification for 訪問診療 or オンライン診療 (居宅同意取得型);
+/// the institution's bulk search over consent (or examination) dates then finds them.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HomeConsentRequest {
+    login: CardLogin,
+    institution_code: String,
+    /// `home_visit` (訪問診療) or `online` (オンライン診療).
+    kind: String,
+    /// オンライン診療: the day of the examination (`YYYY-MM-DD`); the consent's day when
+    /// absent.
+    #[serde(default)]
+    examination_date: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct HomeConsentBody {
+    id: String,
+    institution_code: String,
+    institution_name: String,
+    kind: &'static str,
+    consented_at: NaiveDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    examination_date: Option<chrono::NaiveDate>,
+}
+
+pub(super) async fn home_consent(
+    State(state): State<AppState>,
+    crate::api::ApiJson(r): crate::api::ApiJson<HomeConsentRequest>,
+) -> Result<Json<HomeConsentBody>, PhoneError> {
+    use onshi_store::HomeCareKind;
+    let kind = HomeCareKind::parse(&r.kind).ok_or_else(|| {
+        invalid(
+            "kind",
+            "診療の種類",
+            "home_visit（訪問診療）または online（オンライン診療）",
+        )
+    })?;
+    let institution = onshi_model::InstitutionCode::parse(&r.institution_code)
+        .map_err(|e| invalid("institution_code", "医療機関コード", &e.to_string()))?;
+    let examination = match (kind, r.examination_date.as_deref()) {
+        (_, None | Some("")) => None,
+        (HomeCareKind::HomeVisit, Some(_)) => {
+            return Err(invalid(
+                "examination_date",
+                "診察日",
+                "訪問診療には指定できません / only for online care",
+            ));
+        }
+        (HomeCareKind::Online, Some(d)) => Some(
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| invalid("examination_date", "診察日", "expected YYYY-MM-DD"))?,
+        ),
+    };
+    let inst = state
+        .store()
+        .institution(&institution)
+        .await?
+        .ok_or(PhoneError::Api(ApiError::InstitutionNotRegistered(
+            institution.to_string(),
+        )))?;
+    if !inst.active {
+        return Err(PhoneError::Api(ApiError::InstitutionInactive(
+            institution.to_string(),
+        )));
+    }
+    let person = login(&state, &r.login).await?;
+    let now = now_jst();
+    let examination = match kind {
+        HomeCareKind::Online => Some(examination.unwrap_or(now.date())),
+        HomeCareKind::HomeVisit => None,
+    };
+    let id = state
+        .store()
+        .record_home_consent(person.id, &institution, kind, now, examination)
+        .await?;
+    state
+        .store()
+        .audit(
+            "portal",
+            "home_consent.give",
+            &format!("person:{}", person.id),
+            &format!("institution={} kind={}", institution, kind.code()),
+        )
+        .await?;
+    Ok(Json(HomeConsentBody {
+        id: id.to_string(),
+        institution_code: institution.to_string(),
+        institution_name: inst.name,
+        kind: kind.code(),
+        consented_at: now,
+        examination_date: examination,
+    }))
+}
