@@ -677,3 +677,214 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
     let err = validate(&py, &data, "broken.json", &broken, &[]).unwrap_err();
     assert!(err.contains("scope"), "{err}");
 }
+
+/// The 訪問診療 and オンライン診療 bulk searches, as a public clinic client runs them:
+/// patients consent at home in the portal app with their card, the clinic's EMR writes
+/// `OQSmuhvq01` / `OQSmuonq01` (Shift_JIS, CRLF), gets a 受付番号, asks with `…02` until
+/// the answer is done, and finds exactly the patients who consented to it, on the days
+/// asked, one `BulkConfirmUnit` each.
+#[test]
+fn home_care_searches_find_the_patients_who_consented_at_home() {
+    let data = tempdir("home-care");
+    let url = onshi_store::testing::fresh_sqlite_url(&data);
+    let as_of = NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap();
+    seed(&url, PERSONS, SEED, as_of, false);
+    let n = Nation::new(Config {
+        seed: SEED,
+        persons: PERSONS,
+        as_of,
+    });
+    let sc = find_scenarios(&n, n.household_count());
+    let (a, b) = (sc.card_linked[0], sc.card_linked[1]);
+    let institution = n.institutions()[0].code.to_string();
+    let other = n.institutions()[1].code.to_string();
+    let terminal = enroll(&url, &data, &institution, "T01");
+    let server = serve_tls(&url, &data);
+    let (card_a, card_b) = (data.join("a.card"), data.join("b.card"));
+    issue_card(&url, &data, &a.person_id.to_string(), &card_a);
+    issue_card(&url, &data, &b.person_id.to_string(), &card_b);
+    let consent = |card: &Path, inst: &str, kind: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--card",
+            card.to_str().unwrap(),
+            "--pin",
+            "1234",
+            "--institution",
+            inst,
+            "--kind",
+            kind,
+        ];
+        args.extend_from_slice(extra);
+        let out = phone_at(&server.base, &data, "home-consent", &args);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["institution_code"], inst, "{v:#}");
+        v
+    };
+    // A consents to home visits by this clinic; B to an online examination on a given
+    // day here, and to home visits by another clinic.
+    consent(&card_a, &institution, "home-visit", &[]);
+    let v = consent(
+        &card_b,
+        &institution,
+        "online",
+        &["--examination-date", "2026-12-01"],
+    );
+    assert_eq!(v["examination_date"], "2026-12-01");
+    consent(&card_b, &other, "home-visit", &[]);
+    // A home-visit consent with an examination day is refused.
+    let mut bad = Command::new(BIN);
+    bad.args([
+        "phone",
+        "home-consent",
+        "--card",
+        card_a.to_str().unwrap(),
+        "--pin",
+        "1234",
+        "--institution",
+        &institution,
+        "--kind",
+        "home-visit",
+        "--examination-date",
+        "2026-12-01",
+        "--center",
+        &server.base,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let out = bad.output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("診察日"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let center = server
+        .base
+        .replace("https://", "https://localhost:")
+        .replacen("localhost:127.0.0.1:", "localhost:", 1);
+    let emr = data.join("emr");
+    let _watcher = start_watcher(&emr, &center, &terminal, &data.join("watcher.log"));
+    let write = |name: &str, body: &str| {
+        let xml = format!(
+            "<?xml version=\"1.0\" encoding=\"Shift_JIS\" standalone=\"no\"?>\r\n<XmlMsg>\r\n  \
+             <MessageHeader>\r\n    <MedicalInstitutionCode>{institution}</MedicalInstitutionCode>\r\n  \
+             </MessageHeader>\r\n  <MessageBody>\r\n    {body}\r\n  </MessageBody>\r\n</XmlMsg>"
+        );
+        let tmp = emr.join("req").join(format!(".{name}.part"));
+        std::fs::write(&tmp, encoding_rs::SHIFT_JIS.encode(&xml).0.as_ref()).unwrap();
+        std::fs::rename(&tmp, emr.join("req").join(name)).unwrap();
+        let res = emr.join("res").join(name.replace("req_", "res_"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !res.exists() {
+            assert!(std::time::Instant::now() < deadline, "no answer to {name}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let bytes = std::fs::read(&res).unwrap();
+        (
+            onshi_oqs::parse_response(&bytes).unwrap(),
+            encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned(),
+        )
+    };
+    let today = chrono::Utc::now()
+        .with_timezone(&onshi_pki::jst())
+        .date_naive();
+    let day = |d: NaiveDate| d.format("%Y%m%d").to_string();
+    let mut counter = 0;
+    // Search, then fetch until done: the persons found, by birth date.
+    let mut search = |prefix: &str, criteria: String| -> Vec<(NaiveDate, String)> {
+        counter += 1;
+        let (r, _) = write(
+            &format!("{prefix}01req_20261129{counter:04}.xml"),
+            &format!("<QualificationConfirmSearchInfo>{criteria}</QualificationConfirmSearchInfo>"),
+        );
+        assert_eq!(r.header.segment, onshi_model::SegmentOfResult::Processing);
+        let reception = r.body.reception_number.expect("a ReceptionNumber");
+        for _ in 0..50 {
+            counter += 1;
+            let (r, text) = write(
+                &format!("{prefix}02req_20261129{counter:04}.xml"),
+                &format!("<ReceptionNumber>{reception}</ReceptionNumber>"),
+            );
+            if r.header.segment == onshi_model::SegmentOfResult::Processing {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                continue;
+            }
+            assert_eq!(
+                r.header.segment,
+                onshi_model::SegmentOfResult::Normal,
+                "{r:?}"
+            );
+            assert_eq!(
+                r.header.charset,
+                onshi_model::CharacterCodeIdentifier::ShiftJis
+            );
+            // One BulkConfirmUnit per patient, directly in the body, no namespace.
+            assert_eq!(
+                text.matches("<BulkConfirmUnit>").count(),
+                r.body.bulk_units.len()
+            );
+            assert!(!text.contains("xmlns"));
+            return r
+                .body
+                .bulk_units
+                .iter()
+                .map(|u| {
+                    assert_eq!(u.validity, Some(onshi_model::QualificationValidity::Valid));
+                    let q = &u.records[0];
+                    (q.birth_date, q.name.clone())
+                })
+                .collect();
+        }
+        panic!("the search never finished");
+    };
+    let person = |id: u64| {
+        let h = n.household(
+            sc.card_linked
+                .iter()
+                .find(|c| c.person_id == id)
+                .unwrap()
+                .household,
+        );
+        let p = h.persons.iter().find(|p| p.id == id).unwrap();
+        (p.birth_date, p.name.full())
+    };
+    let consented = format!(
+        "<ConsentDateFrom>{}</ConsentDateFrom><ConsentDateTo>{}</ConsentDateTo>",
+        day(today.pred_opt().unwrap()),
+        day(today)
+    );
+    assert_eq!(
+        search(
+            "OQSmuhvq",
+            format!("{consented}<MedicalTreatmentFlag>2</MedicalTreatmentFlag>")
+        ),
+        vec![person(a.person_id)]
+    );
+    assert_eq!(
+        search(
+            "OQSmuonq",
+            format!("{consented}<MedicalTreatmentFlag>3</MedicalTreatmentFlag>")
+        ),
+        vec![person(b.person_id)]
+    );
+    assert_eq!(
+        search(
+            "OQSmuonq",
+            "<ExaminationDateFrom>20261201</ExaminationDateFrom>\
+             <ExaminationDateTo>20261201</ExaminationDateTo><MedicalTreatmentFlag>3</MedicalTreatmentFlag>"
+                .into()
+        ),
+        vec![person(b.person_id)]
+    );
+    // Days without consents find nobody.
+    assert_eq!(
+        search(
+            "OQSmuhvq",
+            "<ConsentDateFrom>20250101</ConsentDateFrom><ConsentDateTo>20250131</ConsentDateTo>\
+             <MedicalTreatmentFlag>2</MedicalTreatmentFlag>"
+                .into()
+        ),
+        vec![]
+    );
+}

@@ -121,6 +121,34 @@ impl CenterClient {
         self.get(&format!("/v1/eligibility/bulk/{reception_number}"))
             .await
     }
+
+    /// `POST /v1/eligibility/home-consents`: the 訪問診療 / オンライン診療 search, answered
+    /// as a bulk check (its reception number, then [`CenterClient::fetch_bulk`]).
+    pub async fn search_home_consents(
+        &self,
+        institution: &InstitutionCode,
+        search: &onshi_oqs::HomeCareSearch,
+    ) -> Result<BulkCheck, CenterError> {
+        let kind = match search.care {
+            onshi_oqs::HomeCare::HomeVisit => "home_visit",
+            onshi_oqs::HomeCare::Online => "online",
+        };
+        let mut body = serde_json::json!({
+            "institution_code": institution.as_str(),
+            "kind": kind,
+        });
+        match search.dates {
+            onshi_oqs::SearchDates::Consented { from, to } => {
+                body["consented_from"] = serde_json::json!(from);
+                body["consented_to"] = serde_json::json!(to);
+            }
+            onshi_oqs::SearchDates::Examination { from, to } => {
+                body["examination_from"] = serde_json::json!(from);
+                body["examination_to"] = serde_json::json!(to);
+            }
+        }
+        self.post("/v1/eligibility/home-consents", &body).await
+    }
 }
 
 impl BlockingCenter {
@@ -148,6 +176,15 @@ impl BlockingCenter {
         as_of: Option<NaiveDate>,
     ) -> Result<BulkCheck, CenterError> {
         self.block_on(self.client().submit_bulk(institution, queries, as_of))
+    }
+
+    /// [`CenterClient::search_home_consents`], blocking.
+    pub fn search_home_consents(
+        &self,
+        institution: &InstitutionCode,
+        search: &onshi_oqs::HomeCareSearch,
+    ) -> Result<BulkCheck, CenterError> {
+        self.block_on(self.client().search_home_consents(institution, search))
     }
 
     /// [`CenterClient::fetch_bulk`], blocking.

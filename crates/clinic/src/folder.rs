@@ -69,8 +69,16 @@ pub trait InsuranceCenter {
         as_of: Option<chrono::NaiveDate>,
     ) -> Result<BulkCheck, CenterError>;
 
-    /// `GET /v1/eligibility/bulk/{reception_number}` (`OQSmuquc02`).
+    /// `GET /v1/eligibility/bulk/{reception_number}` (`OQSmuquc02`, `OQSmuhvq02`,
+    /// `OQSmuonq02`).
     fn fetch_bulk(&mut self, reception_number: &str) -> Result<BulkCheck, CenterError>;
+
+    /// `POST /v1/eligibility/home-consents` (`OQSmuhvq01`, `OQSmuonq01`).
+    fn search_home_consents(
+        &mut self,
+        institution: &InstitutionCode,
+        search: &onshi_oqs::HomeCareSearch,
+    ) -> Result<BulkCheck, CenterError>;
 
     /// `POST /v1/history/{kind}` (`YZKsiquc01`, `TKKsiquc01`).
     fn history_by_card(
@@ -111,6 +119,14 @@ impl InsuranceCenter for BlockingCenter {
 
     fn fetch_bulk(&mut self, reception_number: &str) -> Result<BulkCheck, CenterError> {
         BlockingCenter::fetch_bulk(self, reception_number)
+    }
+
+    fn search_home_consents(
+        &mut self,
+        institution: &InstitutionCode,
+        search: &onshi_oqs::HomeCareSearch,
+    ) -> Result<BulkCheck, CenterError> {
+        BlockingCenter::search_home_consents(self, institution, search)
     }
 
     fn history_by_card(
@@ -513,7 +529,11 @@ impl<C: InsuranceCenter> Folder<C> {
             Request::BulkFetch(fetch) => self
                 .center
                 .fetch_bulk(&fetch.reception_number)
-                .map(|b| bulk_answer(h, b, now, cs)),
+                .map(|b| bulk_answer(h, b, now, cs, kind)),
+            Request::HomeCareSearch(search) => self
+                .center
+                .search_home_consents(&institution, search)
+                .map(|b| onshi_oqs::bulk_accepted_response(h, &b.reception_number, now, cs)),
             _ => {
                 let e = OqsError::FileName(kind.prefix().to_owned());
                 let code = e.code().as_str().to_owned();
@@ -564,6 +584,7 @@ fn bulk_answer(
     bulk: BulkCheck,
     now: NaiveDateTime,
     charset: Charset,
+    kind: MessageKind,
 ) -> Result<Vec<u8>, OqsError> {
     let Some(items) = bulk.results.filter(|_| bulk.status == "done") else {
         return onshi_oqs::bulk_accepted_response(req, &bulk.reception_number, now, charset);
@@ -591,6 +612,17 @@ fn bulk_answer(
             },
         })
         .collect();
+    if kind != MessageKind::BulkFetch {
+        // 訪問診療 / オンライン診療: one BulkConfirmUnit per patient found.
+        return onshi_oqs::bulk_units_response(
+            req,
+            &bulk.reception_number,
+            bulk.as_of,
+            results,
+            now,
+            charset,
+        );
+    }
     onshi_oqs::bulk_result_response(
         req,
         &bulk.reception_number,
@@ -651,6 +683,7 @@ fn custom_error(
             reception_number: None,
             reference_number: None,
             bulk_results: Vec::new(),
+            bulk_units: Vec::new(),
         },
     };
     onshi_oqs::write_response(&response).unwrap_or_else(|e: OqsError| {
@@ -723,6 +756,17 @@ mod tests {
         }
 
         fn fetch_bulk(&mut self, _: &str) -> Result<BulkCheck, CenterError> {
+            self.calls += 1;
+            Err(CenterError::Unreachable {
+                reason: "refused".into(),
+            })
+        }
+
+        fn search_home_consents(
+            &mut self,
+            _: &InstitutionCode,
+            _: &onshi_oqs::HomeCareSearch,
+        ) -> Result<BulkCheck, CenterError> {
             self.calls += 1;
             Err(CenterError::Unreachable {
                 reason: "refused".into(),
@@ -834,20 +878,20 @@ mod tests {
     #[test]
     fn an_unsupported_bulk_message_is_answered_with_why() {
         let (dir, mut folder, inst) = setup("x");
-        // 訪問診療の一括照会 as a public client writes it (Shift_JIS, CRLF).
-        let name = "OQSmuhvq01req_202605140001.xml";
+        // 医療扶助の一括照会 as a public client writes it (Shift_JIS, CRLF).
+        let name = "OQSmutic01req_202605140001.xml";
         let xml = format!(
             "<?xml version=\"1.0\" encoding=\"Shift_JIS\" standalone=\"no\"?>\r\n<XmlMsg>\r\n\
              <MessageHeader><MedicalInstitutionCode>{}</MedicalInstitutionCode>\
              <ArbitraryFileIdentifier>20260514093012045C01</ArbitraryFileIdentifier></MessageHeader>\
-             <MessageBody><QualificationConfirmSearchInfo><ConsentDateFrom>20260512</ConsentDateFrom>\
-             <ConsentDateTo>20260514</ConsentDateTo><MedicalTreatmentFlag>2</MedicalTreatmentFlag>\
+             <MessageBody><QualificationConfirmSearchInfo>\
+             <MedicalTreatmentMonth>202605</MedicalTreatmentMonth>\
              </QualificationConfirmSearchInfo></MessageBody></XmlMsg>\r\n",
             inst.as_str()
         );
         fs::write(dir.path().join("req").join(name), xml).unwrap();
         assert_eq!(folder.process(name), Outcome::Error("E2006".into()));
-        let res = fs::read(dir.path().join("res/OQSmuhvq01res_202605140001.xml")).unwrap();
+        let res = fs::read(dir.path().join("res/OQSmutic01res_202605140001.xml")).unwrap();
         let r = onshi_oqs::parse_response(&res).unwrap();
         assert_eq!(r.header.segment, SegmentOfResult::Abnormal);
         assert_eq!(r.header.charset, Charset::ShiftJis);
@@ -855,7 +899,7 @@ mod tests {
         assert!(r.body.reception_number.is_none());
         let (code, message) = r.header.error.unwrap();
         assert_eq!(code, "E2006");
-        assert!(message.contains("訪問診療の一括照会"), "{message}");
+        assert!(message.contains("医療扶助の一括照会"), "{message}");
         assert!(dir.path().join("req/error").join(name).exists());
         assert_eq!(folder.center.calls, 0);
         // Written again while answered: not answered twice.

@@ -20,6 +20,14 @@ pub enum MessageKind {
     Medication,
     /// `TKKsiquc01`: 特定健診等情報, within the consent given at a reception.
     Checkups,
+    /// `OQSmuhvq01`: 訪問診療の一括照会, the patients who consented at home, by consent date.
+    HomeVisitSearch,
+    /// `OQSmuhvq02`: its result, fetched by the 受付番号.
+    HomeVisitFetch,
+    /// `OQSmuonq01`: オンライン診療の一括照会, by consent or examination date.
+    OnlineSearch,
+    /// `OQSmuonq02`: its result, fetched by the 受付番号.
+    OnlineFetch,
 }
 
 impl MessageKind {
@@ -30,6 +38,10 @@ impl MessageKind {
         Self::RegisterReference,
         Self::Medication,
         Self::Checkups,
+        Self::HomeVisitSearch,
+        Self::HomeVisitFetch,
+        Self::OnlineSearch,
+        Self::OnlineFetch,
     ];
 
     /// The file-name prefix.
@@ -41,6 +53,10 @@ impl MessageKind {
             Self::RegisterReference => "OQSsiimm01",
             Self::Medication => "YZKsiquc01",
             Self::Checkups => "TKKsiquc01",
+            Self::HomeVisitSearch => "OQSmuhvq01",
+            Self::HomeVisitFetch => "OQSmuhvq02",
+            Self::OnlineSearch => "OQSmuonq01",
+            Self::OnlineFetch => "OQSmuonq02",
         }
     }
 
@@ -95,14 +111,10 @@ pub fn face_file_name(id: &str, at: NaiveDateTime) -> Result<String, OqsError> {
     ))
 }
 
-/// The bulk messages of 医療扶助, 訪問診療 and オンライン診療 that public clients send and
-/// onshi does not implement (their searches need data onshi does not hold: welfare
-/// medical tickets, consents given at home), with what they are.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("OQSmutic", "医療扶助の一括照会"),
-    ("OQSmuhvq", "訪問診療の一括照会"),
-    ("OQSmuonq", "オンライン診療の一括照会"),
-];
+/// The messages public clients send that onshi does not implement, with what they are:
+/// the 医療扶助 bulk search needs welfare medical tickets (医療券), which onshi does not
+/// hold.
+const UNSUPPORTED: &[(&str, &str)] = &[("OQSmutic", "医療扶助の一括照会")];
 
 /// What an unsupported message prefix (`OQSmuhvq01`) is, when onshi knows it.
 pub(crate) fn unsupported_label(prefix: &str) -> Option<&'static str> {

@@ -1,7 +1,8 @@
 //! The OQS XML messages of the clinic's file interface (オンライン資格確認 の連携ファイル):
 //! parsing the request files an EMR writes (`OQSsiquc01` single eligibility check,
 //! `OQSmuquc01`/`OQSmuquc02` bulk check and its fetch, `OQSsiimm01` 照会番号 registration,
-//! `YZKsiquc01`/`TKKsiquc01` medication and check-up information, the latter also as PDF)
+//! `YZKsiquc01`/`TKKsiquc01` medication and check-up information, also as PDF, and the
+//! `OQSmuhvq`/`OQSmuonq` 訪問診療・オンライン診療 bulk searches)
 //! into the model's validated types, and building the response files the terminal writes
 //! to `res/` and the reader results it writes to `face/`, in UTF-8 or Shift_JIS
 //! (Windows-31J) as the request used, with the file names of both folders. It turns bytes
@@ -31,14 +32,14 @@ pub use history::{
     parse_history_response,
 };
 pub use request::{
-    BulkFetchRequest, BulkSubmitRequest, MAX_BULK, MAX_FILE_IDENTIFIER, MAX_REFERENCE_NUMBER,
-    ParsedRequest, ReferenceRegistration, Request, RequestHeader, SingleRequest, parse_request,
-    salvage_header,
+    BulkFetchRequest, BulkSubmitRequest, HomeCare, HomeCareSearch, MAX_BULK, MAX_FILE_IDENTIFIER,
+    MAX_REFERENCE_NUMBER, ParsedRequest, ReferenceRegistration, Request, RequestHeader,
+    SearchDates, SingleRequest, parse_request, salvage_header,
 };
 pub use response::{
     BulkResult, ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response,
-    bulk_result_response, eligibility_response, error_response, face_result, parse_response,
-    registration_response, write_response,
+    bulk_result_response, bulk_units_response, eligibility_response, error_response, face_result,
+    parse_response, registration_response, write_response,
 };
 
 /// The largest request file read (a bulk request of a few thousand patients fits).

@@ -111,6 +111,12 @@ pub const RESULT: &str = "ResultOfQualificationConfirmation";
 pub const BULK_RESULT_LIST: &str = "QualificationConfirmResultList";
 pub const BULK_RESULT: &str = "QualificationConfirmResult";
 pub const SEQUENCE_NUMBER: &str = "SequenceNumber";
+/// One patient of the answer to a 訪問診療 / オンライン診療 bulk search.
+pub const BULK_CONFIRM_UNIT: &str = "BulkConfirmUnit";
+pub const CONSENT_DATE_FROM: &str = "ConsentDateFrom";
+pub const CONSENT_DATE_TO: &str = "ConsentDateTo";
+pub const EXAMINATION_DATE_FROM: &str = "ExaminationDateFrom";
+pub const EXAMINATION_DATE_TO: &str = "ExaminationDateTo";
 pub const INSURED_CARD_CLASSIFICATION: &str = "InsuredCardClassification";
 pub const PERSONAL_FAMILY_CLASSIFICATION: &str = "PersonalFamilyClassification";
 pub const INSURED_NAME: &str = "InsuredName";

@@ -68,6 +68,32 @@ pub struct ReferenceRegistration {
     pub reference_number: String,
 }
 
+/// What a 訪問診療 / オンライン診療 bulk search is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HomeCare {
+    /// 訪問診療 (`MedicalTreatmentFlag` 2).
+    HomeVisit,
+    /// オンライン診療 (`MedicalTreatmentFlag` 3).
+    Online,
+}
+
+/// The days a bulk search looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchDates {
+    /// `ConsentDateFrom` / `ConsentDateTo`: the days the patients consented at home.
+    Consented { from: NaiveDate, to: NaiveDate },
+    /// `ExaminationDateFrom` / `ExaminationDateTo` (オンライン診療): the examination days.
+    Examination { from: NaiveDate, to: NaiveDate },
+}
+
+/// `OQSmuhvq01` / `OQSmuonq01`: the patients who consented at home to this institution,
+/// as a public clinic client asks for them (`MessageBody/QualificationConfirmSearchInfo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HomeCareSearch {
+    pub care: HomeCare,
+    pub dates: SearchDates,
+}
+
 /// The body of a request, by message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -78,6 +104,7 @@ pub enum Request {
     RegisterReference(ReferenceRegistration),
     Medication(HistoryRequest),
     Checkups(HistoryRequest),
+    HomeCareSearch(HomeCareSearch),
 }
 
 /// A request read from a file: the encoding it used (the response uses it too), its
@@ -124,7 +151,15 @@ pub fn parse_request(kind: MessageKind, bytes: &[u8]) -> Result<ParsedRequest, O
             }
             Request::BulkSubmit(BulkSubmitRequest { queries })
         }
-        MessageKind::BulkFetch => {
+        MessageKind::HomeVisitSearch | MessageKind::OnlineSearch => {
+            let care = if kind == MessageKind::HomeVisitSearch {
+                HomeCare::HomeVisit
+            } else {
+                HomeCare::Online
+            };
+            Request::HomeCareSearch(home_care_search(care, body.require(SEARCH_INFO)?)?)
+        }
+        MessageKind::BulkFetch | MessageKind::HomeVisitFetch | MessageKind::OnlineFetch => {
             let n = body.text_of(RECEPTION_NUMBER)?;
             if n.len() > 50 || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                 return Err(OqsError::InvalidValue {
@@ -273,4 +308,53 @@ fn reference_number(s: &str) -> Result<String, OqsError> {
         });
     }
     Ok(s.to_owned())
+}
+
+fn home_care_search(care: HomeCare, e: &Element) -> Result<HomeCareSearch, OqsError> {
+    let day = |name: &'static str| -> Result<Option<NaiveDate>, OqsError> {
+        e.opt_text(name)?
+            .map(|s| parse_yyyymmdd(s).map_err(|err| OqsError::invalid(name, err)))
+            .transpose()
+    };
+    let pair = |from: &'static str,
+                to: &'static str|
+     -> Result<Option<(NaiveDate, NaiveDate)>, OqsError> {
+        match (day(from)?, day(to)?) {
+            (None, None) => Ok(None),
+            (Some(f), Some(t)) if f <= t => Ok(Some((f, t))),
+            (Some(_), Some(_)) => Err(OqsError::InvalidValue {
+                element: from,
+                detail: format!("{to} より後です"),
+            }),
+            (None, Some(_)) => Err(OqsError::MissingElement(from)),
+            (Some(_), None) => Err(OqsError::MissingElement(to)),
+        }
+    };
+    let consented = pair(CONSENT_DATE_FROM, CONSENT_DATE_TO)?;
+    let examined = pair(EXAMINATION_DATE_FROM, EXAMINATION_DATE_TO)?;
+    let dates = match (consented, examined, care) {
+        (Some((from, to)), None, _) => SearchDates::Consented { from, to },
+        (None, Some((from, to)), HomeCare::Online) => SearchDates::Examination { from, to },
+        (None, Some(_), HomeCare::HomeVisit) => {
+            return Err(OqsError::InvalidValue {
+                element: EXAMINATION_DATE_FROM,
+                detail: "訪問診療は同意日（ConsentDateFrom/To）で照会します".into(),
+            });
+        }
+        (Some(_), Some(_), _) => return Err(OqsError::DuplicateElement(EXAMINATION_DATE_FROM)),
+        (None, None, _) => return Err(OqsError::MissingElement(CONSENT_DATE_FROM)),
+    };
+    let want = match care {
+        HomeCare::HomeVisit => "2",
+        HomeCare::Online => "3",
+    };
+    if let Some(flag) = e.opt_text(MEDICAL_TREATMENT_FLAG)?
+        && flag != want
+    {
+        return Err(OqsError::InvalidValue {
+            element: MEDICAL_TREATMENT_FLAG,
+            detail: format!("この電文では {want} です（{flag:?}）"),
+        });
+    }
+    Ok(HomeCareSearch { care, dates })
 }

@@ -48,6 +48,10 @@ pub struct ResponseBody {
     /// The answer of a finished bulk check (`OQSmuquc02`), one per patient of the
     /// request, in its order.
     pub bulk_results: Vec<BulkResult>,
+    /// The answer of a finished 訪問診療 / オンライン診療 search (`OQSmuhvq02`,
+    /// `OQSmuonq02`): one `BulkConfirmUnit` per patient found, directly in the body, with
+    /// the patient's 照会番号 as its own `ReferenceNumber` (the layout a public client reads).
+    pub bulk_units: Vec<BulkResult>,
 }
 
 /// One patient's answer in a bulk check result: onshi's design (no public sample of
@@ -144,26 +148,38 @@ fn write_body(w: &mut Writer, b: &ResponseBody, charset: Charset) {
         w.open(BULK_RESULT_LIST);
         for r in &b.bulk_results {
             w.open(BULK_RESULT);
-            w.leaf(SEQUENCE_NUMBER, &r.sequence.to_string());
-            w.leaf(PROCESSING_RESULT_STATUS, r.status.code());
-            if let Some((code, message)) = &r.error {
-                w.leaf(PROCESSING_RESULT_CODE, code);
-                w.leaf(PROCESSING_RESULT_MESSAGE, message);
-            }
-            w.leaf_opt(QUALIFICATION_VALIDITY, r.validity.map(|v| v.code()));
-            if !r.records.is_empty() {
-                w.open(RESULT_LIST);
-                for q in &r.records {
-                    qualification::write(w, q, charset);
-                }
-                w.close(RESULT_LIST);
-            }
+            write_bulk_result_fields(w, r, charset);
             w.close(BULK_RESULT);
         }
         w.close(BULK_RESULT_LIST);
     }
+    for r in &b.bulk_units {
+        w.open(BULK_CONFIRM_UNIT);
+        if let Some(n) = r.records.iter().find_map(|q| q.reference_number.as_deref()) {
+            w.leaf(REFERENCE_NUMBER, n);
+        }
+        write_bulk_result_fields(w, r, charset);
+        w.close(BULK_CONFIRM_UNIT);
+    }
     w.leaf_opt(REFERENCE_NUMBER, b.reference_number.as_deref());
     w.close(MESSAGE_BODY);
+}
+
+fn write_bulk_result_fields(w: &mut Writer, r: &BulkResult, charset: Charset) {
+    w.leaf(SEQUENCE_NUMBER, &r.sequence.to_string());
+    w.leaf(PROCESSING_RESULT_STATUS, r.status.code());
+    if let Some((code, message)) = &r.error {
+        w.leaf(PROCESSING_RESULT_CODE, code);
+        w.leaf(PROCESSING_RESULT_MESSAGE, message);
+    }
+    w.leaf_opt(QUALIFICATION_VALIDITY, r.validity.map(|v| v.code()));
+    if !r.records.is_empty() {
+        w.open(RESULT_LIST);
+        for q in &r.records {
+            qualification::write(w, q, charset);
+        }
+        w.close(RESULT_LIST);
+    }
 }
 
 /// Writes a whole response document.
@@ -205,6 +221,7 @@ fn ok_body() -> ResponseBody {
         reception_number: None,
         reference_number: None,
         bulk_results: Vec::new(),
+        bulk_units: Vec::new(),
     }
 }
 
@@ -294,6 +311,34 @@ pub fn bulk_result_response(
         body: ResponseBody {
             reception_number: Some(reception_number.to_owned()),
             bulk_results: results,
+            ..ok_body()
+        },
+    })
+}
+
+/// The answer to an `OQSmuhvq02` / `OQSmuonq02` request whose search is finished: one
+/// `BulkConfirmUnit` per patient found, with the 受付番号.
+pub fn bulk_units_response(
+    req: &RequestHeader,
+    reception_number: &str,
+    as_of: NaiveDate,
+    units: Vec<BulkResult>,
+    processed_at: NaiveDateTime,
+    charset: Charset,
+) -> Result<Vec<u8>, OqsError> {
+    let mut header = normal_header(
+        req,
+        ReferenceClassification::InsuranceData,
+        SegmentOfResult::Normal,
+        processed_at,
+        charset,
+    );
+    header.confirmation_date = as_of;
+    write_response(&ParsedResponse {
+        header,
+        body: ResponseBody {
+            reception_number: Some(reception_number.to_owned()),
+            bulk_units: units,
             ..ok_body()
         },
     })
@@ -442,8 +487,13 @@ pub fn parse_response(bytes: &[u8]) -> Result<ParsedResponse, OqsError> {
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
+    let bulk_units = b
+        .all(BULK_CONFIRM_UNIT)
+        .map(read_bulk_result)
+        .collect::<Result<Vec<_>, _>>()?;
     let body = ResponseBody {
         bulk_results,
+        bulk_units,
         status: required(b, PROCESSING_RESULT_STATUS, ProcessingResultStatus::parse)?,
         result_code: b.opt_text(PROCESSING_RESULT_CODE)?.map(str::to_owned),
         result_message: b.opt_text(PROCESSING_RESULT_MESSAGE)?.map(str::to_owned),

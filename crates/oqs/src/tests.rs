@@ -458,6 +458,13 @@ fn documented_samples_parse() {
                 let r =
                     crate::parse_response(&bytes).unwrap_or_else(|e| panic!("{sub}/{name}: {e}"));
                 assert_eq!(r.header.charset, charset, "{name}");
+                if name.starts_with("OQSmuhvq02") {
+                    assert_eq!(r.body.bulk_units.len(), 1);
+                    let q = &r.body.bulk_units[0].records[0];
+                    assert_eq!(q.reference_number.as_deref(), Some("患者-000123"));
+                    let text = String::from_utf8_lossy(&bytes);
+                    assert!(text.contains("<BulkConfirmUnit>\n      <ReferenceNumber>"));
+                }
                 if name.starts_with("OQSmuquc02") {
                     assert_eq!(r.body.bulk_results.len(), 2);
                     let q = &r.body.bulk_results[0].records[0];
@@ -470,7 +477,7 @@ fn documented_samples_parse() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 28);
+    assert_eq!(seen, 36);
 }
 
 /// A medication or check-up request as a public clinic client writes it: the patient by
@@ -712,19 +719,14 @@ fn pharmacy_free() -> InstitutionCode {
 fn messages_of_the_interface_that_onshi_lacks_are_named_not_ignored() {
     for (name, res, label) in [
         (
-            "OQSmuhvq01req_202605140001.xml",
-            "OQSmuhvq01res_202605140001.xml",
-            "訪問診療",
-        ),
-        (
             "OQSmutic01req_202605140002.xml",
             "OQSmutic01res_202605140002.xml",
             "医療扶助",
         ),
         (
-            "OQSmuonq02req_202605140003.xml",
-            "OQSmuonq02res_202605140003.xml",
-            "オンライン診療",
+            "OQSmutic02req_202605140003.xml",
+            "OQSmutic02res_202605140003.xml",
+            "医療扶助",
         ),
         ("ABCdefgh01req_1.xml", "ABCdefgh01res_1.xml", ""),
     ] {
@@ -739,6 +741,8 @@ fn messages_of_the_interface_that_onshi_lacks_are_named_not_ignored() {
     for name in [
         "OQSsiquc01req_0001.xml",
         "YZKsiquc01req_0001.xml",
+        "OQSmuhvq01req_202605140001.xml",
+        "OQSmuonq02req_202605140001.xml",
         "notes.txt",
         "OQSmuhvq01req_.xml",
         "OQSMUHVQ01req_1.xml",
@@ -747,4 +751,95 @@ fn messages_of_the_interface_that_onshi_lacks_are_named_not_ignored() {
     ] {
         assert_eq!(unsupported_request(name), None, "{name}");
     }
+}
+
+#[test]
+fn home_care_searches_are_read_as_a_public_client_writes_them() {
+    let text = |flag: &str, dates: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"Shift_JIS\" standalone=\"no\"?>\r\n<XmlMsg>\r\n  <MessageHeader>\r\n    \
+             <MedicalInstitutionCode>{}</MedicalInstitutionCode>\r\n    \
+             <ArbitraryFileIdentifier>20260514093012045C01</ArbitraryFileIdentifier>\r\n  </MessageHeader>\r\n  \
+             <MessageBody>\r\n    <QualificationConfirmSearchInfo>{dates}{flag}</QualificationConfirmSearchInfo>\r\n  \
+             </MessageBody>\r\n</XmlMsg>",
+            institution().as_str()
+        )
+    };
+    let consent =
+        "<ConsentDateFrom>20260512</ConsentDateFrom><ConsentDateTo>20260514</ConsentDateTo>";
+    let exam = "<ExaminationDateFrom>20260512</ExaminationDateFrom><ExaminationDateTo>20260514</ExaminationDateTo>";
+    let read = |kind, t: &str| parse_request(kind, &sjis(t)).map(|r| r.request);
+    let (from, to) = (d("20260512"), d("20260514"));
+    assert_eq!(
+        read(
+            MessageKind::HomeVisitSearch,
+            &text("<MedicalTreatmentFlag>2</MedicalTreatmentFlag>", consent)
+        )
+        .unwrap(),
+        Request::HomeCareSearch(HomeCareSearch {
+            care: HomeCare::HomeVisit,
+            dates: SearchDates::Consented { from, to }
+        })
+    );
+    assert_eq!(
+        read(
+            MessageKind::OnlineSearch,
+            &text("<MedicalTreatmentFlag>3</MedicalTreatmentFlag>", exam)
+        )
+        .unwrap(),
+        Request::HomeCareSearch(HomeCareSearch {
+            care: HomeCare::Online,
+            dates: SearchDates::Examination { from, to }
+        })
+    );
+    // Refused: the other kind's flag, examination days for home visits, no dates, a
+    // reversed range, both pairs.
+    let bad = [
+        (
+            MessageKind::HomeVisitSearch,
+            text("<MedicalTreatmentFlag>3</MedicalTreatmentFlag>", consent),
+            MEDICAL_TREATMENT_FLAG,
+        ),
+        (
+            MessageKind::HomeVisitSearch,
+            text("", exam),
+            EXAMINATION_DATE_FROM,
+        ),
+        (MessageKind::OnlineSearch, text("", ""), CONSENT_DATE_FROM),
+        (
+            MessageKind::OnlineSearch,
+            text(
+                "",
+                "<ConsentDateFrom>20260515</ConsentDateFrom><ConsentDateTo>20260514</ConsentDateTo>",
+            ),
+            CONSENT_DATE_FROM,
+        ),
+        (
+            MessageKind::OnlineSearch,
+            text("", &format!("{consent}{exam}")),
+            EXAMINATION_DATE_FROM,
+        ),
+    ];
+    for (kind, t, element) in bad {
+        let e = read(kind, &t).unwrap_err();
+        let at = match &e {
+            OqsError::InvalidValue { element, .. }
+            | OqsError::MissingElement(element)
+            | OqsError::DuplicateElement(element) => *element,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(at, element, "{t}");
+    }
+    // The result fetch is the bulk fetch's body.
+    let fetch = format!(
+        "<XmlMsg><MessageHeader><MedicalInstitutionCode>{}</MedicalInstitutionCode></MessageHeader>\
+         <MessageBody><ReceptionNumber>B12</ReceptionNumber></MessageBody></XmlMsg>",
+        institution().as_str()
+    );
+    assert_eq!(
+        read(MessageKind::OnlineFetch, &fetch).unwrap(),
+        Request::BulkFetch(BulkFetchRequest {
+            reception_number: "B12".into()
+        })
+    );
 }

@@ -16,6 +16,8 @@ fn samples_dir() -> PathBuf {
 const REFERENCE: &str = "患者-000123";
 /// The reception of the `face/` sample.
 const RECEPTION: &str = "1748824200000001";
+/// The 受付番号 of the 訪問診療 search samples.
+const HOME_CARE_RECEPTION: &str = "B7C3E1D2A4F5061728394A5B6";
 /// The 受付番号 of the bulk samples.
 const BULK_RECEPTION: &str = "B5F0C2A9E14D7B3368A1C0D2E";
 
@@ -306,6 +308,37 @@ fn responses(folder: &Path, charset: Charset) -> Vec<(String, Vec<u8>)> {
     out.push((
         name,
         history_response(&header, &checkups(), None, t("20250602093700"), charset).unwrap(),
+    ));
+
+    // 訪問診療の一括照会: accepted with a 受付番号, then one BulkConfirmUnit per patient
+    // who consented at home (with the clinic's 照会番号).
+    let (name, header) = request("OQSmuhvq01req_202506020007.xml");
+    out.push((
+        name,
+        bulk_accepted_response(&header, HOME_CARE_RECEPTION, t("20250602094013"), charset).unwrap(),
+    ));
+    let (name, header) = request("OQSmuhvq02req_202506020008.xml");
+    let unit = BulkResult {
+        sequence: 1,
+        status: ProcessingResultStatus::Normal,
+        error: None,
+        validity: Some(QualificationValidity::Valid),
+        records: vec![Qualification {
+            reference_number: Some(REFERENCE.into()),
+            ..basic()
+        }],
+    };
+    out.push((
+        name,
+        bulk_units_response(
+            &header,
+            HOME_CARE_RECEPTION,
+            d("20250602"),
+            vec![unit],
+            t("20250602094100"),
+            charset,
+        )
+        .unwrap(),
     ));
 
     let at = t("20250602093000");
