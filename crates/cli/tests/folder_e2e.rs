@@ -379,6 +379,18 @@ fn folder_interface_answers_requests_over_mutual_tls() {
         assert!(Instant::now() < deadline, "request left in req/");
         std::thread::sleep(Duration::from_millis(5));
     }
+    // The watcher logs the outcome just after moving the file: wait for the line before
+    // stopping it.
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains("OQSsiquc01req_0006.xml: already answered")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no log line for the second start"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     drop(watcher);
     assert_eq!(
         std::fs::read(dir.join("res/OQSsiquc01res_0006.xml")).unwrap(),
