@@ -69,7 +69,10 @@ pub(crate) fn authorize(
     Ok(())
 }
 
-async fn require_active(store: &Store, institution: &InstitutionCode) -> Result<(), ApiError> {
+pub(crate) async fn require_active(
+    store: &Store,
+    institution: &InstitutionCode,
+) -> Result<(), ApiError> {
     match store.institution(institution).await? {
         None => Err(ApiError::InstitutionNotRegistered(institution.to_string())),
         Some(i) if !i.active => Err(ApiError::InstitutionInactive(institution.to_string())),
@@ -490,7 +493,10 @@ async fn search_home_consents(
     };
     if from > to || (to - from).num_days() >= MAX_SEARCH_DAYS {
         return Err(ApiError::InvalidField {
-            field: "consented_to",
+            field: match dates {
+                HomeConsentDates::Consented { .. } => "consented_to",
+                HomeConsentDates::Examination { .. } => "examination_to",
+            },
             label_ja: "期間",
             reason: format!(
                 "開始日から終了日までを {MAX_SEARCH_DAYS} 日以内にしてください / from ≤ to, at most {MAX_SEARCH_DAYS} days"
@@ -508,6 +514,15 @@ async fn search_home_consents(
     for c in store.home_consents(&institution, kind, dates).await? {
         if !seen.insert(c.person_id) {
             continue;
+        }
+        if seen.len() > MAX_BULK_QUERIES {
+            return Err(ApiError::InvalidField {
+                field: "consented_from",
+                label_ja: "期間",
+                reason: format!(
+                    "{MAX_BULK_QUERIES} 人を超えます。期間を短くしてください / more than {MAX_BULK_QUERIES} patients: shorten the days"
+                ),
+            });
         }
         let views = store.records_of_person(c.person_id).await?;
         let (_, current) = crate::eligibility::decide_for_person(views, today);

@@ -82,8 +82,8 @@ pub enum ApiError {
     ConsentExpired(&'static str),
     #[error("no qualification matches")]
     QualificationNotFound,
-    /// Insurance data without a branch number matched several family members who all
-    /// consented at this institution.
+    /// Insurance data without a branch number (or birth date) matched several family
+    /// members.
     #[error("several patients match")]
     SeveralPatients,
     #[error("internal error: {0}")]
@@ -310,8 +310,8 @@ impl ApiError {
             ),
             Self::SeveralPatients => (
                 "Several patients",
-                "この保険情報には同意をいただいた方が複数います。枝番を指定してください。".to_owned(),
-                "Several family members with a consent match; give the branch number.".to_owned(),
+                "この保険情報には複数の方が該当します。枝番を指定してください。".to_owned(),
+                "Several family members match the insurance data; give the branch number.".to_owned(),
                 Some("branch".to_owned()),
             ),
             Self::Internal(_) => (

@@ -3,7 +3,8 @@
 //! and every view is recorded for the patient to see later. Two ways in: by the reception
 //! (`GET /v1/receptions/{reception}/{kind}`) and by the data of the insurance card
 //! (`POST /v1/history/{kind}`, what the clinic's medication and check-up request files
-//! carry); both need the terminal certificate of the institution that got the consent.
+//! carry: it must name one person, and that person's consent at the institution's reader
+//! is required); both need the terminal certificate of the institution that got it.
 
 use std::collections::HashMap;
 
@@ -304,12 +305,8 @@ async fn history_by_card(
             reason: "開始年月が終了年月より後です / from is after to".into(),
         });
     }
-    match state.store().institution(&institution).await? {
-        None => return Err(ApiError::InstitutionNotRegistered(institution.to_string())),
-        Some(i) if !i.active => return Err(ApiError::InstitutionInactive(institution.to_string())),
-        Some(_) => {}
-    }
     let store = state.store();
+    crate::emr::require_active(store, &institution).await?;
     let mut persons: Vec<onshi_store::PersonRow> = Vec::new();
     for v in store
         .records_by_card_any_birth(&insurer, &number, symbol.as_ref(), branch)
@@ -321,28 +318,21 @@ async fn history_by_card(
             persons.push(v.person);
         }
     }
-    if persons.is_empty() {
-        return Err(ApiError::QualificationNotFound);
-    }
-    // The consent given at this institution's reader is what links the card's data to one
-    // person: without a branch number a whole family matches the card, and only those who
-    // consented may be shown — if that is more than one, the clinic must say which.
-    let mut consented: Vec<(onshi_store::PersonRow, onshi_store::ConsentRow)> = Vec::new();
-    for p in persons {
-        let latest = store
-            .consents_available(p.id, &institution, now)
-            .await?
-            .into_iter()
-            .find(|c| c.kind == kind);
-        if let Some(c) = latest {
-            consented.push((p, c));
-        }
-    }
-    let (person, consent) = match consented.len() {
-        0 => return Err(ApiError::ConsentMissing(kind.label())),
-        1 => consented.pop().expect("one"),
+    // The card's data must name one person before anything is shown. Without a branch
+    // number (or birth date) a whole family matches, and a family member's consent must
+    // never answer for another: the clinic is asked for the branch number instead.
+    let person = match persons.len() {
+        0 => return Err(ApiError::QualificationNotFound),
+        1 => persons.pop().expect("one"),
         _ => return Err(ApiError::SeveralPatients),
     };
+    // That person's consent at this institution's reader, within its 24 hours.
+    let consent = store
+        .consents_available(person.id, &institution, now)
+        .await?
+        .into_iter()
+        .find(|c| c.kind == kind)
+        .ok_or(ApiError::ConsentMissing(kind.label()))?;
     // The history reaches back from the date of the reception that gave the consent, as
     // through the reception route, and never past today.
     let anchor = store

@@ -11,4 +11,5 @@ CREATE TABLE home_consents (
     examination_date BIGINT
 );
 CREATE INDEX home_consents_by_institution ON home_consents (institution_code, kind, consented_at);
+CREATE INDEX home_consents_by_examination ON home_consents (institution_code, kind, examination_date);
 CREATE INDEX home_consents_by_person ON home_consents (person_id, consented_at);
