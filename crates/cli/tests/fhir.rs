@@ -470,21 +470,22 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         &other_terminal,
         &data.join("watcher-other.log"),
     );
-    let ask = |dir: &Path, code: &str, name: &str, number: &str, body: &str, sjis: bool| {
+    let ask = |dir: &Path, code: &str, name: &str, card: &Value, body: &str, sjis: bool| {
         let xml = format!(
             "<?xml version=\"1.0\" encoding=\"{}\" standalone=\"no\"?>\n<XmlMsg>\n  <MessageHeader>\n\
              <MedicalInstitutionCode>{code}</MedicalInstitutionCode>\n\
              <InsurerNumber>{}</InsurerNumber>\n\
              <InsuranceCardSymbol>{}</InsuranceCardSymbol>\n\
-             <InsuredPersonIdentificationNumber>{number}</InsuredPersonIdentificationNumber>\n\
+             <InsuredPersonIdentificationNumber>{}</InsuredPersonIdentificationNumber>\n\
              <BranchNumber>{}</BranchNumber>\n\
              <ArbitraryFileIdentifier>123451</ArbitraryFileIdentifier>\n  </MessageHeader>\n\
              <MessageBody>{body}<PrDiInfClassification>1</PrDiInfClassification>\
              <MedicalTreatmentFlag>1</MedicalTreatmentFlag></MessageBody>\n</XmlMsg>\n",
             if sjis { "Shift_JIS" } else { "UTF-8" },
-            rec["insurer_number"].as_str().unwrap().trim(),
-            rec["symbol"].as_str().unwrap_or(""),
-            rec["branch"].as_str().unwrap(),
+            card["insurer_number"].as_str().unwrap().trim(),
+            card["symbol"].as_str().unwrap_or(""),
+            card["number"].as_str().unwrap(),
+            card["branch"].as_str().unwrap_or(""),
         );
         let bytes = if sjis {
             encoding_rs::SHIFT_JIS.encode(&xml).0.into_owned()
@@ -502,12 +503,11 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         }
         std::fs::read(&res).unwrap()
     };
-    let number = rec["number"].as_str().unwrap();
     let bytes = ask(
         &emr,
         &institution,
         "YZKsiquc01req_022506020930123451.xml",
-        number,
+        rec,
         "<StartDate>202206</StartDate><EndDate>202506</EndDate><FileCategory>2</FileCategory>",
         false,
     );
@@ -535,7 +535,7 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         &emr,
         &institution,
         "YZKsiquc01req_022506020931123451.xml",
-        number,
+        rec,
         "<StartDate>202501</StartDate><EndDate>202503</EndDate><FileCategory>2</FileCategory>",
         true,
     );
@@ -559,7 +559,7 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         &emr,
         &institution,
         "TKKsiquc01req_012506020932123451.xml",
-        number,
+        rec,
         "<FileCategory>1</FileCategory>",
         true,
     );
@@ -581,7 +581,7 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         &emr,
         &institution,
         "YZKsiquc01req_012506020933123451.xml",
-        number,
+        rec,
         "<StartDate>202206</StartDate><EndDate>202506</EndDate><FileCategory>1</FileCategory>",
         false,
     );
@@ -598,7 +598,7 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
             &emr,
             &institution,
             name,
-            number,
+            rec,
             "<StartDate>202206</StartDate><EndDate>202506</EndDate><FileCategory>4</FileCategory>",
             true,
         );
@@ -625,31 +625,137 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         .collect();
     operations.sort();
     want.sort();
-    // (This person's operations, if any; the folder unit tests cover a file with them.)
     assert_eq!(operations, want);
+    // A patient with operations in the three years: after a reception with the consent to
+    // share them, their medication file with treatment information carries every one.
+    let since = NaiveDate::from_ymd_opt(2022, 6, 2).unwrap();
+    // (Operations are rare: every household is looked at, not only the scenario lists.)
+    let (op_person, op_history) = (0..n.household_count())
+        .find_map(|i| {
+            let h = n.household(i);
+            h.persons.iter().find_map(|p| {
+                let linked = p
+                    .card
+                    .is_some_and(|c| c.linked_on.is_some_and(|d| d <= as_of));
+                let insured = h.records.iter().any(|r| {
+                    r.person_id == p.id
+                        && r.qualification_date <= as_of
+                        && r.disqualification_date.is_none_or(|d| d > as_of)
+                });
+                if !linked || !insured || p.death_date.is_some() {
+                    return None;
+                }
+                let hist = onshi_synth::history::person_history(&n, &h, p);
+                hist.surgeries
+                    .iter()
+                    .any(|s| s.performed_on >= since)
+                    .then_some((p.id, hist))
+            })
+        })
+        .expect("a linked person with operations");
+    let op_card = data.join("op.card");
+    issue_card(&url, &data, &op_person.to_string(), &op_card);
+    let (v, _) = reception(
+        &server.base,
+        &terminal,
+        &data,
+        &op_card,
+        Via::File,
+        &[
+            "--as-of",
+            AS_OF,
+            "--method",
+            "pin",
+            "--pin",
+            "1234",
+            "--consent",
+            "medication,surgeries",
+        ],
+    );
+    assert_eq!(v["outcome"], "done", "{v:#}");
+    let op_rec = &v["result"]["records"][0];
+    let bytes = ask(
+        &emr,
+        &institution,
+        "YZKsiquc01req_042506020939123452.xml",
+        op_rec,
+        "<StartDate>202206</StartDate><EndDate>202506</EndDate><FileCategory>4</FileCategory>",
+        true,
+    );
+    let answer = onshi_oqs::parse_history_response(&bytes)
+        .unwrap()
+        .answer
+        .expect("an answer");
+    let mut operations: Vec<(NaiveDate, String)> = answer
+        .treatments
+        .iter()
+        .map(|t| (t.performed_on, t.code.clone()))
+        .collect();
+    let mut want: Vec<(NaiveDate, String)> = op_history
+        .surgeries
+        .iter()
+        .filter(|s| s.performed_on >= since)
+        .map(|s| (s.performed_on, s.code.to_owned()))
+        .collect();
+    operations.sort();
+    want.sort();
+    assert!(!want.is_empty());
+    assert_eq!(operations, want);
+    assert_eq!(
+        answer.content.len(),
+        op_history
+            .medications
+            .iter()
+            .filter(|m| m.dispensed_on >= since)
+            .count()
+    );
 
-    // Refusals: a card matching nobody, and another clinic without the patient's consent.
-    for (dir, code, name, number, want) in [
+    // Refusals: a card matching nobody, another clinic without the patient's consent, and
+    // a family's card without the branch number (several persons match: a family
+    // member's consent never answers for another).
+    let mut nobody_card = rec.clone();
+    nobody_card["number"] = json!("99999999");
+    let family = sc.family_member[0];
+    let family_rec = n
+        .household(family.household)
+        .records
+        .iter()
+        .find(|r| r.id == family.record_id)
+        .unwrap()
+        .clone();
+    let family_card = json!({
+        "insurer_number": family_rec.insurer_number.as_str(),
+        "symbol": family_rec.symbol.as_ref().map(|s| s.as_str()),
+        "number": family_rec.number.as_str(),
+    });
+    for (dir, code, name, card, want) in [
         (
             &emr,
             &institution,
             "YZKsiquc01req_022506020934000001.xml",
-            "99999999",
+            &nobody_card,
             "該当する資格がありません",
         ),
         (
             &other_emr,
             &other,
             "TKKsiquc01req_022506020935123451.xml",
-            number,
+            rec,
             "同意がありません",
+        ),
+        (
+            &emr,
+            &institution,
+            "YZKsiquc01req_022506020938000002.xml",
+            &family_card,
+            "枝番を指定してください",
         ),
     ] {
         let bytes = ask(
             dir,
             code,
             name,
-            number,
+            card,
             "<FileCategory>2</FileCategory>",
             true,
         );
@@ -758,6 +864,47 @@ fn home_care_searches_find_the_patients_who_consented_at_home() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // The search as JSON refuses what it cannot answer, naming the field.
+    let http = terminal_http(&terminal);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (body, field) in [
+        (
+            json!({"kind": "home_visit", "consented_from": "2026-05-14", "consented_to": "2026-05-12"}),
+            "consented_to",
+        ),
+        (
+            json!({"kind": "online", "examination_from": "2025-01-01", "examination_to": "2026-03-01"}),
+            "examination_to",
+        ),
+        (
+            json!({"kind": "home_visit", "examination_from": "2026-05-12", "examination_to": "2026-05-14"}),
+            "examination_from",
+        ),
+        (
+            json!({"kind": "online", "consented_from": "2026-05-12", "consented_to": "2026-05-14",
+                   "examination_from": "2026-05-12", "examination_to": "2026-05-14"}),
+            "consented_from",
+        ),
+        (
+            json!({"kind": "dental", "consented_from": "2026-05-12", "consented_to": "2026-05-14"}),
+            "kind",
+        ),
+    ] {
+        let mut body = body;
+        body["institution_code"] = json!(institution);
+        let (status, problem) = runtime.block_on(async {
+            let resp = http
+                .post(format!("{}/v1/eligibility/home-consents", server.base))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        });
+        assert_eq!(status, 400, "{body} {problem}");
+        assert_eq!(problem["field"], field, "{body} {problem}");
+    }
 
     let center = server
         .base

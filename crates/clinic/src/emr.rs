@@ -200,6 +200,7 @@ pub fn history_answer(
     kind: HistoryKind,
     answer: &HistoryByCard,
     category: onshi_oqs::FileCategory,
+    months_asked: bool,
     treatments: Vec<onshi_oqs::TreatmentEntry>,
 ) -> Result<onshi_oqs::HistoryAnswer, String> {
     let p = &answer.patient;
@@ -226,11 +227,11 @@ pub fn history_answer(
         ),
         other => return Err(format!("{other:?} has no answer file")),
     };
-    let period = match kind {
-        HistoryKind::Medications => {
-            Some(onshi_oqs::MonthRange::new(answer.from, answer.to).map_err(|e| e.to_string())?)
-        }
-        _ => None,
+    // The months served: always for medication, for check-ups when they were asked for.
+    let period = if kind == HistoryKind::Medications || months_asked {
+        Some(onshi_oqs::MonthRange::new(answer.from, answer.to).map_err(|e| e.to_string())?)
+    } else {
+        None
     };
     Ok(onshi_oqs::HistoryAnswer {
         patient,

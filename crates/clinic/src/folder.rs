@@ -455,16 +455,15 @@ impl<C: InsuranceCenter> Folder<C> {
                     HistoryKind::Checkups
                 };
                 let card = &hist.card;
-                let period = hist.period.map(|p| p.texts());
-                let month = |yyyymm: &str| format!("{}-{}", &yyyymm[..4], &yyyymm[4..]);
+                let month = |d: chrono::NaiveDate| d.format("%Y-%m").to_string();
                 let body = HistoryByCardBody {
                     insurer_number: card.insurer_number.as_str(),
                     symbol: card.symbol.as_ref().map(|s| s.as_str()),
                     number: card.number.as_str(),
                     branch: card.branch.as_ref().map(|b| b.as_str()),
                     birth_date: None,
-                    from: period.as_ref().map(|(f, _)| month(f)),
-                    to: period.as_ref().map(|(_, t)| month(t)),
+                    from: hist.period.map(|p| month(p.start())),
+                    to: hist.period.map(|p| month(p.end())),
                 };
                 let found = match self.center.history_by_card(hk, &body) {
                     Ok(found) => found,
@@ -486,9 +485,9 @@ impl<C: InsuranceCenter> Folder<C> {
                 } else {
                     Ok(Vec::new())
                 };
-                let answer = match treatments
-                    .and_then(|t| crate::emr::history_answer(hk, &found, hist.category, t))
-                {
+                let answer = match treatments.and_then(|t| {
+                    crate::emr::history_answer(hk, &found, hist.category, hist.period.is_some(), t)
+                }) {
                     Ok(a) => a,
                     Err(e) => {
                         return fail(

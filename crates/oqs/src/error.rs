@@ -169,10 +169,15 @@ impl OqsError {
             }
             Self::FileName(n) => format!("ファイル名「{n}」が正しくありません。"),
             Self::UnsupportedMessage(prefix) => format!(
-                "この端末は電文「{prefix}」{}に対応していません。対応する電文は OQSsiquc01、OQSmuquc01/02、OQSsiimm01、YZKsiquc01、TKKsiquc01 です。",
+                "この端末は電文「{prefix}」{}に対応していません。対応する電文は {} です。",
                 crate::files::unsupported_label(prefix)
                     .map(|l| format!("（{l}）"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                crate::files::MessageKind::ALL
+                    .iter()
+                    .map(|k| k.prefix())
+                    .collect::<Vec<_>>()
+                    .join("、")
             ),
             Self::Unencodable { element, encoding } => {
                 format!("項目「{element}」を {encoding} で出力できません。")

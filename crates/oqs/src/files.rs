@@ -116,7 +116,7 @@ pub fn face_file_name(id: &str, at: NaiveDateTime) -> Result<String, OqsError> {
 /// hold.
 const UNSUPPORTED: &[(&str, &str)] = &[("OQSmutic", "医療扶助の一括照会")];
 
-/// What an unsupported message prefix (`OQSmuhvq01`) is, when onshi knows it.
+/// What an unsupported message prefix (`OQSmutic01`) is, when onshi knows it.
 pub(crate) fn unsupported_label(prefix: &str) -> Option<&'static str> {
     UNSUPPORTED
         .iter()

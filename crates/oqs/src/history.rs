@@ -462,13 +462,22 @@ fn parse_tenths(element: &'static str, s: &str) -> Result<i64, OqsError> {
         element,
         detail: format!("{s:?} は小数第 1 位までの数ではありません"),
     };
-    let (int, frac) = s.split_once('.').unwrap_or((s, "0"));
-    if int.is_empty() || frac.len() != 1 {
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    let plain = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if !plain(int) || frac.len() != 1 || !plain(frac) {
         return Err(bad());
     }
-    let i: i64 = int.parse().map_err(|_| bad())?;
-    let f: i64 = frac.parse().map_err(|_| bad())?;
-    Ok(i * 10 + if i < 0 { -f } else { f })
+    let magnitude = int
+        .parse::<i64>()
+        .ok()
+        .and_then(|i| i.checked_mul(10))
+        .and_then(|i| i.checked_add(i64::from(frac.as_bytes()[0] - b'0')))
+        .ok_or_else(bad)?;
+    Ok(if negative { -magnitude } else { magnitude })
 }
 
 /// `Qua1` and `Times` of a drug, as a claim writes them: the daily amount and the days
@@ -1072,5 +1081,39 @@ impl HistoryAnswer {
             title: title.to_owned(),
             paragraphs: head,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenths_read_back_exactly_and_refuse_what_is_not_one() {
+        for (v, text) in [
+            (0, "0"),
+            (5, "0.5"),
+            (-5, "-0.5"),
+            (140, "14"),
+            (-123, "-12.3"),
+        ] {
+            assert_eq!(tenths(v), text);
+            assert_eq!(parse_tenths(DISPENSED_QUANTITY, text), Ok(v), "{text}");
+        }
+        for bad in [
+            "",
+            "-",
+            ".5",
+            "1.",
+            "1.25",
+            "1,5",
+            "+1",
+            "1e3",
+            "--1",
+            "99999999999999999999",
+            "922337203685477580.8",
+        ] {
+            assert!(parse_tenths(DISPENSED_QUANTITY, bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -413,7 +413,8 @@ fn fallback_error(code: ErrorCode, at: NaiveDateTime) -> Vec<u8> {
          <{PROCESS_EXECUTION_TIME}>{}</{PROCESS_EXECUTION_TIME}>\
          <{SEGMENT_OF_RESULT}>9</{SEGMENT_OF_RESULT}><{ERROR_CODE}>{code}</{ERROR_CODE}>\
          <{CHARACTER_CODE_IDENTIFIER}>0</{CHARACTER_CODE_IDENTIFIER}>\
-         <{RESULT_CODE}>2</{RESULT_CODE}></{MESSAGE_HEADER}>\
+         <{RESULT_CODE}>2</{RESULT_CODE}><{MESSAGE_CONTENTS}>{code}</{MESSAGE_CONTENTS}>\
+         </{MESSAGE_HEADER}>\
          <{MESSAGE_BODY}><{PROCESSING_RESULT_STATUS}>2</{PROCESSING_RESULT_STATUS}>\
          </{MESSAGE_BODY}></{XML_MSG}>\n",
         format_time(at)
