@@ -275,7 +275,6 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         &stop,
     )
     .await?;
-    print_banner(&store, addr, &db, Some(&terminal)).await?;
     let state = AppState::new(store.clone());
     // The demo's J-LIS state is its TLS center's: the admin pages enrol terminals for it.
     open_admin(
@@ -284,6 +283,9 @@ pub async fn demo(args: DemoArgs) -> Result<()> {
         &format!("http://{addr}"),
         Some(args.data_dir.join("jlis")),
     )?;
+    // The banner ends with the Ctrl-C line, the last one printed while the demo runs:
+    // whoever waits for it may stop reading the output there.
+    print_banner(&store, addr, &db, Some(&terminal)).await?;
     onshi_center::serve(listener, state, stop()).await?;
     store.close().await;
     // Whoever started the demo may have stopped reading its output by now.
