@@ -30,7 +30,8 @@ pub struct InsuranceDataRequest {
     pub limit_consent: Option<bool>,
 }
 
-fn field<T>(
+/// A model constructor's refusal as the request field at fault.
+pub(crate) fn field<T>(
     field: &'static str,
     label_ja: &'static str,
     r: Result<T, ModelError>,

@@ -320,6 +320,17 @@ async fn submit_bulk(
     let institution = institution.ok_or(ApiError::Internal("no query".into()))?;
     authorize(&state, identity, &institution)?;
     require_active(state.store(), &institution).await?;
+    accept_bulk(&state, institution, as_of, &queries).await
+}
+
+/// Stores a bulk check before acknowledging it, and starts answering it: `202` with its
+/// reception number.
+async fn accept_bulk(
+    state: &AppState,
+    institution: InstitutionCode,
+    as_of: chrono::NaiveDate,
+    queries: &[InsuranceDataQuery],
+) -> Result<(StatusCode, Json<BulkBody>), ApiError> {
     let now = now_jst();
     let row = NewBulkCheck {
         reception_number: new_reception_number()?,
@@ -327,7 +338,7 @@ async fn submit_bulk(
         submitted_at: now,
         as_of,
         query_count: queries.len() as i64,
-        queries: serde_json::to_string(&queries)
+        queries: serde_json::to_string(queries)
             .map_err(|e| ApiError::Internal(format!("bulk queries: {e}")))?,
     };
     state.store().insert_bulk_check(&row).await?;
@@ -537,31 +548,7 @@ async fn search_home_consents(
             });
         }
     }
-    let now = now_jst();
-    let row = NewBulkCheck {
-        reception_number: new_reception_number()?,
-        institution_code: institution,
-        submitted_at: now,
-        as_of: today,
-        query_count: queries.len() as i64,
-        queries: serde_json::to_string(&queries)
-            .map_err(|e| ApiError::Internal(format!("bulk queries: {e}")))?,
-    };
-    store.insert_bulk_check(&row).await?;
-    spawn_worker(state.clone(), row.reception_number.clone());
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(BulkBody {
-            reception_number: row.reception_number,
-            status: BulkStatus::Processing.code(),
-            institution_code: institution.to_string(),
-            submitted_at: now,
-            as_of: today,
-            query_count: row.query_count,
-            finished_at: None,
-            results: None,
-        }),
-    ))
+    accept_bulk(&state, institution, today, &queries).await
 }
 
 /// Reception numbers being answered by this process.

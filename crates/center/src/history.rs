@@ -14,7 +14,7 @@ use axum::{Extension, Json, Router};
 use chrono::{Months, NaiveDate, NaiveDateTime};
 use onshi_model::{
     BranchNumber, ConsentKind, InstitutionCode, InsuredCardSymbol, InsuredNumber, InsurerNumber,
-    ModelError, parse_yyyymmdd,
+    parse_yyyymmdd,
 };
 use onshi_store::{NewHistoryView, Store};
 use serde::Deserialize;
@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::api::ApiJson;
+use crate::eligibility::field;
 use crate::error::ApiError;
 use crate::time::now_jst;
 use crate::tls::ClientIdentity;
@@ -220,18 +221,6 @@ pub(crate) struct HistoryByCardRequest {
     /// Last month, `YYYY-MM` or `YYYYMM`; this month when absent.
     #[serde(default)]
     to: Option<String>,
-}
-
-fn field<T>(
-    field: &'static str,
-    label_ja: &'static str,
-    r: Result<T, ModelError>,
-) -> Result<T, ApiError> {
-    r.map_err(|e| ApiError::InvalidField {
-        field,
-        label_ja,
-        reason: e.to_string(),
-    })
 }
 
 fn month(field: &'static str, label_ja: &'static str, s: &str) -> Result<NaiveDate, ApiError> {

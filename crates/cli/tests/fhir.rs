@@ -163,19 +163,29 @@ fn ext<'a>(r: &'a Value, name: &str) -> Option<&'a str> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn reception_as_fhir_r4_passes_an_independent_validator() {
-    let Some(py) = python() else { return };
-    let data = tempdir("fhir");
+/// A fresh SQLite database seeded with the test nation (with or without histories), the
+/// nation itself and its scenarios.
+fn seeded_nation(
+    tag: &str,
+    histories: bool,
+) -> (PathBuf, String, NaiveDate, Nation, onshi_synth::Scenarios) {
+    let data = tempdir(tag);
     let url = onshi_store::testing::fresh_sqlite_url(&data);
     let as_of = NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap();
-    seed(&url, PERSONS, SEED, as_of, true);
+    seed(&url, PERSONS, SEED, as_of, histories);
     let n = Nation::new(Config {
         seed: SEED,
         persons: PERSONS,
         as_of,
     });
     let sc = find_scenarios(&n, n.household_count());
+    (data, url, as_of, n, sc)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reception_as_fhir_r4_passes_an_independent_validator() {
+    let Some(py) = python() else { return };
+    let (data, url, as_of, n, sc) = seeded_nation("fhir", true);
     // A linked person with both medications and check-ups in their history.
     let (case, history) = sc
         .card_linked
@@ -791,16 +801,7 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
 /// asked, one `BulkConfirmUnit` each.
 #[test]
 fn home_care_searches_find_the_patients_who_consented_at_home() {
-    let data = tempdir("home-care");
-    let url = onshi_store::testing::fresh_sqlite_url(&data);
-    let as_of = NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap();
-    seed(&url, PERSONS, SEED, as_of, false);
-    let n = Nation::new(Config {
-        seed: SEED,
-        persons: PERSONS,
-        as_of,
-    });
-    let sc = find_scenarios(&n, n.household_count());
+    let (data, url, _, n, sc) = seeded_nation("home-care", false);
     let (a, b) = (sc.card_linked[0], sc.card_linked[1]);
     let institution = n.institutions()[0].code.to_string();
     let other = n.institutions()[1].code.to_string();

@@ -611,22 +611,18 @@ fn bulk_answer(
             },
         })
         .collect();
-    if kind != MessageKind::BulkFetch {
-        // 訪問診療 / オンライン診療: one BulkConfirmUnit per patient found.
-        return onshi_oqs::bulk_units_response(
-            req,
-            &bulk.reception_number,
-            bulk.as_of,
-            results,
-            now,
-            charset,
-        );
-    }
+    // 訪問診療 / オンライン診療: one BulkConfirmUnit per patient found.
+    let layout = if kind == MessageKind::BulkFetch {
+        onshi_oqs::BulkLayout::ResultList
+    } else {
+        onshi_oqs::BulkLayout::ConfirmUnits
+    };
     onshi_oqs::bulk_result_response(
         req,
         &bulk.reception_number,
         bulk.as_of,
         results,
+        layout,
         now,
         charset,
     )

@@ -37,9 +37,9 @@ pub use request::{
     SearchDates, SingleRequest, parse_request, salvage_header,
 };
 pub use response::{
-    BulkResult, ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response,
-    bulk_result_response, bulk_units_response, eligibility_response, error_response, face_result,
-    parse_response, registration_response, write_response,
+    BulkLayout, BulkResult, ParsedResponse, ResponseBody, ResponseHeader, bulk_accepted_response,
+    bulk_result_response, eligibility_response, error_response, face_result, parse_response,
+    registration_response, write_response,
 };
 
 /// The largest request file read (a bulk request of a few thousand patients fits).

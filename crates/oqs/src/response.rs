@@ -288,13 +288,24 @@ pub fn bulk_accepted_response(
     })
 }
 
-/// The answer to an `OQSmuquc02` request whose bulk check is finished: one
-/// [`BulkResult`] per patient, with the 受付番号.
+/// How a finished bulk answer lists its patients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkLayout {
+    /// `OQSmuquc02`: `QualificationConfirmResultList/QualificationConfirmResult`.
+    ResultList,
+    /// `OQSmuhvq02` / `OQSmuonq02`: one `BulkConfirmUnit` per patient, directly in the
+    /// body.
+    ConfirmUnits,
+}
+
+/// The answer to a bulk fetch whose check is finished: one [`BulkResult`] per patient,
+/// with the 受付番号, in `layout`.
 pub fn bulk_result_response(
     req: &RequestHeader,
     reception_number: &str,
     as_of: NaiveDate,
     results: Vec<BulkResult>,
+    layout: BulkLayout,
     processed_at: NaiveDateTime,
     charset: Charset,
 ) -> Result<Vec<u8>, OqsError> {
@@ -308,38 +319,17 @@ pub fn bulk_result_response(
     header.confirmation_date = as_of;
     write_response(&ParsedResponse {
         header,
-        body: ResponseBody {
-            reception_number: Some(reception_number.to_owned()),
-            bulk_results: results,
-            ..ok_body()
-        },
-    })
-}
-
-/// The answer to an `OQSmuhvq02` / `OQSmuonq02` request whose search is finished: one
-/// `BulkConfirmUnit` per patient found, with the 受付番号.
-pub fn bulk_units_response(
-    req: &RequestHeader,
-    reception_number: &str,
-    as_of: NaiveDate,
-    units: Vec<BulkResult>,
-    processed_at: NaiveDateTime,
-    charset: Charset,
-) -> Result<Vec<u8>, OqsError> {
-    let mut header = normal_header(
-        req,
-        ReferenceClassification::InsuranceData,
-        SegmentOfResult::Normal,
-        processed_at,
-        charset,
-    );
-    header.confirmation_date = as_of;
-    write_response(&ParsedResponse {
-        header,
-        body: ResponseBody {
-            reception_number: Some(reception_number.to_owned()),
-            bulk_units: units,
-            ..ok_body()
+        body: match layout {
+            BulkLayout::ResultList => ResponseBody {
+                reception_number: Some(reception_number.to_owned()),
+                bulk_results: results,
+                ..ok_body()
+            },
+            BulkLayout::ConfirmUnits => ResponseBody {
+                reception_number: Some(reception_number.to_owned()),
+                bulk_units: results,
+                ..ok_body()
+            },
         },
     })
 }

@@ -278,6 +278,7 @@ fn responses(folder: &Path, charset: Charset) -> Vec<(String, Vec<u8>)> {
             BULK_RECEPTION,
             d("20250602"),
             bulk,
+            BulkLayout::ResultList,
             t("20250602093500"),
             charset,
         )
@@ -330,11 +331,12 @@ fn responses(folder: &Path, charset: Charset) -> Vec<(String, Vec<u8>)> {
     };
     out.push((
         name,
-        bulk_units_response(
+        bulk_result_response(
             &header,
             HOME_CARE_RECEPTION,
             d("20250602"),
             vec![unit],
+            BulkLayout::ConfirmUnits,
             t("20250602094100"),
             charset,
         )
