@@ -203,26 +203,13 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
     let other_terminal = enroll(&url, &data, &other, "T02");
     let server = serve_tls(&url, &data);
     let card = data.join("p.card");
-    run(&[
-        "card",
-        "issue-for",
-        "--database-url",
-        &url,
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--person",
-        &case.person_id.to_string(),
-        "--out",
-        card.to_str().unwrap(),
-        "--pin",
-        "1234",
-    ]);
-    let recept = |consent: &str| {
+    issue_card(&url, &data, &case.person_id.to_string(), &card);
+    let recept_with = |card: &Path, consent: &str| {
         let (v, _) = reception(
             &server.base,
             &terminal,
             &data,
-            &card,
+            card,
             Via::File,
             &[
                 "--as-of",
@@ -238,6 +225,7 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         assert_eq!(v["outcome"], "done", "{v:#}");
         v
     };
+    let recept = |consent: &str| recept_with(&card, consent);
 
     // The first reception has no 照会番号; the clinic registers its own id (OQSsiimm01 as
     // JSON) for the person of the record, and the next reception carries it.
@@ -665,24 +653,7 @@ async fn reception_as_fhir_r4_passes_an_independent_validator() {
         .expect("a linked person with operations");
     let op_card = data.join("op.card");
     issue_card(&url, &data, &op_person.to_string(), &op_card);
-    let (v, _) = reception(
-        &server.base,
-        &terminal,
-        &data,
-        &op_card,
-        Via::File,
-        &[
-            "--as-of",
-            AS_OF,
-            "--method",
-            "pin",
-            "--pin",
-            "1234",
-            "--consent",
-            "medication,surgeries",
-        ],
-    );
-    assert_eq!(v["outcome"], "done", "{v:#}");
+    let v = recept_with(&op_card, "medication,surgeries");
     let op_rec = &v["result"]["records"][0];
     let bytes = ask(
         &emr,

@@ -592,20 +592,41 @@ const PR_IS_ORG_OTHER: &str = "2";
 /// InOut: 2 院外処方 (dispensed by a pharmacy on a prescription).
 const IN_OUT_OUTSIDE: &str = "2";
 
+/// The items grouped by `key`, groups and items in the order they first come.
+fn in_order<'a, T, K: PartialEq>(
+    items: impl IntoIterator<Item = &'a T>,
+    key: impl Fn(&T) -> K,
+) -> Vec<(K, Vec<&'a T>)>
+where
+    T: 'a,
+{
+    let mut groups: Vec<(K, Vec<&T>)> = Vec::new();
+    for item in items {
+        let k = key(item);
+        match groups.iter_mut().find(|(g, _)| *g == k) {
+            Some((_, v)) => v.push(item),
+            None => groups.push((k, vec![item])),
+        }
+    }
+    groups
+}
+
+fn pr_is_org(institution: &InstitutionCode, req: &RequestHeader) -> &'static str {
+    if *institution == req.institution {
+        PR_IS_ORG_SELF
+    } else {
+        PR_IS_ORG_OTHER
+    }
+}
+
 fn write_medications(w: &mut Writer, req: &RequestHeader, entries: &[MedicationEntry]) {
     // One MeTrMonthInf per month, pharmacy and prescriber; inside it one DiDateInf per
     // day. Newest month first, as the entries come.
-    let mut groups: Vec<(String, &MedicationEntry, Vec<&MedicationEntry>)> = Vec::new();
-    for e in entries {
-        let month = yyyymm(e.dispensed_on);
-        match groups.iter_mut().find(|(m, first, _)| {
-            *m == month && first.pharmacy == e.pharmacy && first.prescriber == e.prescriber
-        }) {
-            Some((_, _, v)) => v.push(e),
-            None => groups.push((month, e, vec![e])),
-        }
-    }
-    for (month, first, items) in groups {
+    let groups = in_order(entries, |e| {
+        (yyyymm(e.dispensed_on), e.pharmacy, e.prescriber)
+    });
+    for ((month, _, _), items) in groups {
+        let first = items[0];
         w.open(ME_TR_MONTH_INF);
         w.leaf(DI_ORG, DI_ORG_DISPENSING);
         w.leaf(ME_TR_DI_H_CD, first.pharmacy.as_str());
@@ -613,27 +634,14 @@ fn write_medications(w: &mut Writer, req: &RequestHeader, entries: &[MedicationE
         w.leaf(PRLS_H_CD, first.prescriber.as_str());
         w.leaf(PRLS_H_NM, &first.prescriber_name);
         w.leaf(ME_TR_MONTH, &month);
-        w.leaf(
-            PR_IS_ORG,
-            if first.prescriber == req.institution {
-                PR_IS_ORG_SELF
-            } else {
-                PR_IS_ORG_OTHER
-            },
-        );
+        w.leaf(PR_IS_ORG, pr_is_org(&first.prescriber, req));
         w.leaf(IN_OUT, IN_OUT_OUTSIDE);
         w.open(DI_DATE_INFS);
-        let mut days: Vec<NaiveDate> = Vec::new();
-        for e in &items {
-            if !days.contains(&e.dispensed_on) {
-                days.push(e.dispensed_on);
-            }
-        }
-        for day in days {
+        for (day, on_day) in in_order(items, |e| e.dispensed_on) {
             w.open(DI_DATE_INF);
             w.leaf(DI_DATE, &format_yyyymmdd(day));
             w.open(DRUG_INFS);
-            for e in items.iter().filter(|e| e.dispensed_on == day) {
+            for e in on_day {
                 let (qua1, times) = qua1_times(e);
                 w.open(DRUG_INF);
                 w.leaf(DRUG_C, &e.drug_code);
@@ -660,18 +668,9 @@ const ME_TR_ID_CL_SURGERY: &str = "50";
 fn write_treatments(w: &mut Writer, req: &RequestHeader, entries: &[TreatmentEntry]) {
     // One MeTrMonthInf per month and institution, as for the drugs; the day's rows in
     // MeTrInfs.
-    let mut groups: Vec<(String, &TreatmentEntry, Vec<&TreatmentEntry>)> = Vec::new();
-    for e in entries {
-        let month = yyyymm(e.performed_on);
-        match groups
-            .iter_mut()
-            .find(|(m, first, _)| *m == month && first.institution == e.institution)
-        {
-            Some((_, _, v)) => v.push(e),
-            None => groups.push((month, e, vec![e])),
-        }
-    }
-    for (month, first, items) in groups {
+    let groups = in_order(entries, |e| (yyyymm(e.performed_on), e.institution));
+    for ((month, _), items) in groups {
+        let first = items[0];
         w.open(ME_TR_MONTH_INF);
         w.leaf(
             DI_ORG,
@@ -680,26 +679,13 @@ fn write_treatments(w: &mut Writer, req: &RequestHeader, entries: &[TreatmentEnt
         w.leaf(ME_TR_DI_H_CD, first.institution.as_str());
         w.leaf(ME_TR_DI_H_NM, &first.institution_name);
         w.leaf(ME_TR_MONTH, &month);
-        w.leaf(
-            PR_IS_ORG,
-            if first.institution == req.institution {
-                PR_IS_ORG_SELF
-            } else {
-                PR_IS_ORG_OTHER
-            },
-        );
+        w.leaf(PR_IS_ORG, pr_is_org(&first.institution, req));
         w.open(DI_DATE_INFS);
-        let mut days: Vec<NaiveDate> = Vec::new();
-        for e in &items {
-            if !days.contains(&e.performed_on) {
-                days.push(e.performed_on);
-            }
-        }
-        for day in days {
+        for (day, on_day) in in_order(items, |e| e.performed_on) {
             w.open(DI_DATE_INF);
             w.leaf(DI_DATE, &format_yyyymmdd(day));
             w.open(ME_TR_INFS);
-            for e in items.iter().filter(|e| e.performed_on == day) {
+            for e in on_day {
                 w.open(ME_TR_INF);
                 w.leaf(SIN_INF_CD, &e.code);
                 w.leaf(SIN_INF_N, &e.name);
